@@ -1,0 +1,5 @@
+"""`python -m botscan` runs the CLI."""
+
+from botscan.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Analyzers: pure functions from one source file to findings."""

@@ -1,0 +1,106 @@
+"""The Python analyzer: decode, parse once, run every detector, fall back to text when needed.
+
+A file that cannot be parsed (Python 2, a syntax error, nesting that would blow libcst's
+stack) is never silently skipped: it gets a notice saying why, and is scanned for credentials
+as text, so a key in an old Python 2 script is still found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from botscan.analyzers import text_credentials
+from botscan.analyzers.hits import Hit, finalize
+from botscan.analyzers.python.detect_credentials import CredentialDetector
+from botscan.analyzers.python.detect_transport import TransportDetector
+from botscan.analyzers.python.engine import (
+    Detector,
+    FileContext,
+    Options,
+    Pathological,
+    parse,
+    run_detectors,
+)
+from botscan.model import Finding, Notice, NoticeKind
+from botscan.sources.decode import decode_python
+
+DETECTORS: tuple[Detector, ...] = (CredentialDetector(), TransportDetector())
+PARSE_CAP_BYTES = 1_000_000
+"""libcst needs ~500 bytes of memory per byte of source: larger files are scanned as text."""
+
+
+@dataclass
+class FileResult:
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
+def analyze_python(path: str, data: bytes, options: Options,
+                   enabled: frozenset[str] | None = None) -> FileResult:
+    result = FileResult()
+    decoded = decode_python(data)
+    if decoded.had_errors:
+        result.notices.append(Notice(path, NoticeKind.DECODING,
+                                     f"invalid bytes for {decoded.encoding}: decoded with "
+                                     "replacement characters"))
+    text = decoded.text
+    detectors = [d for d in DETECTORS if enabled is None or d.rules & enabled]
+    hits: list[Hit]
+    if len(data) > PARSE_CAP_BYTES:
+        result.notices.append(Notice(path, NoticeKind.TOO_LARGE,
+                                     f"{len(data):,} bytes is over the {PARSE_CAP_BYTES:,}-byte "
+                                     "parse limit: scanned as text for credentials only"))
+        hits = text_credentials.scan_text(text)
+    else:
+        try:
+            hits = _parsed_hits(path, text, options, detectors)
+        except Pathological as exc:
+            result.notices.append(Notice(path, NoticeKind.PATHOLOGICAL,
+                                         f"not parsed ({exc}): scanned as text for credentials "
+                                         "only"))
+            hits = text_credentials.scan_text(text)
+        except (cst.ParserSyntaxError, SyntaxError, RecursionError, ValueError) as exc:
+            result.notices.append(Notice(path, NoticeKind.NOT_PARSED,
+                                         f"not parsed as Python 3 ({_describe(exc)}): scanned "
+                                         "as text for credentials only"))
+            hits = text_credentials.scan_text(text)
+    if enabled is not None:
+        hits = [h for h in hits if h.rule_id in enabled]
+    result.findings = finalize(path, text, hits)
+    return result
+
+
+def _parsed_hits(path: str, text: str, options: Options,
+                 detectors: list[Detector]) -> list[Hit]:
+    module = parse(text)
+    ctx = FileContext(path, options)
+    hits = []
+    for report, where in run_detectors(module, detectors, ctx):
+        hits.append(Hit(
+            rule_id=report.rule_id,
+            line=where.start.line,
+            column=where.start.column + 1,
+            end_line=where.end.line,
+            end_column=where.end.column + 1,
+            message=report.message,
+            secrets=report.secrets,
+            evidence=report.evidence,
+            confidence=report.confidence,
+        ))
+    return hits
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason. libcst's raw positions are often wrong; its message text is not."""
+    if isinstance(exc, RecursionError):
+        return "nesting too deep for the analyzer"
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    if isinstance(exc, cst.ParserSyntaxError):
+        located = re.search(r"line (\d+)", str(exc))
+        line = f" at line {located.group(1)}" if located else ""
+        return f"syntax error{line}"
+    return first[:120]

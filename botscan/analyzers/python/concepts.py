@@ -1,0 +1,170 @@
+"""Concepts: what resolved names *are*, in trading-bot terms, read from the catalog.
+
+Detectors never test library names themselves; they ask here. "Is `binance.client.Client` an
+exchange client, and which of its parameters are credentials?", "is this call an HTTP request?",
+"is this keyword a TLS switch for this call?". Supporting a new SDK, HTTP client or logger is a
+change to `checks/knowledge/*.toml`, not to a detector.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botscan import catalog
+
+_EXCHANGE_ID = re.compile(r"^([a-z][a-z0-9_]*|\*)$")
+
+
+def _segment_matches(pattern: str, segment: str) -> bool:
+    if pattern == "{exchange}":
+        return bool(_EXCHANGE_ID.match(segment))
+    if "*" in pattern or "?" in pattern or "[" in pattern:
+        return fnmatch.fnmatchcase(segment, pattern)
+    return pattern == segment
+
+
+def name_matches(pattern: str, qualname: str) -> bool:
+    """Dotted-name matching: each segment of the pattern matches one segment of the name."""
+    pattern_parts = pattern.split(".")
+    name_parts = qualname.split(".")
+    if len(pattern_parts) != len(name_parts):
+        return False
+    return all(_segment_matches(p, n) for p, n in zip(pattern_parts, name_parts))
+
+
+def matches_any(patterns: Iterable[str], qualname: str | None) -> bool:
+    return qualname is not None and any(name_matches(p, qualname) for p in patterns)
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """A client constructor that takes credentials (one `[[client]]` of clients.toml)."""
+
+    library: str
+    patterns: tuple[str, ...]
+    positional: tuple[str, ...] = ()
+    keywords: dict[str, str] = field(default_factory=dict)
+    config_arg: int | None = None
+    config_keys: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+    exchange: bool = False
+
+
+@functools.cache
+def _clients() -> tuple[ClientSpec, ...]:
+    specs = []
+    for raw in catalog.knowledge("clients")["client"]:
+        specs.append(
+            ClientSpec(
+                library=str(raw["library"]),
+                patterns=tuple(raw["patterns"]),
+                positional=tuple(raw.get("positional", ())),
+                keywords=dict(raw.get("keywords", {})),
+                config_arg=raw.get("config_arg"),
+                config_keys=dict(raw.get("config_keys", {})),
+                attributes=dict(raw.get("attributes", {})),
+                exchange=bool(raw.get("exchange", False)),
+            )
+        )
+    return tuple(specs)
+
+
+@functools.lru_cache(maxsize=4096)
+def client_for(qualname: str | None) -> ClientSpec | None:
+    """The client a constructor call builds (`ccxt.binance`), or None."""
+    if qualname is None:
+        return None
+    return next((s for s in _clients() if matches_any(s.patterns, qualname)), None)
+
+
+def client_instance(qualname: str | None) -> ClientSpec | None:
+    """The client an *instance* expression holds (`ccxt.binance()`), or None."""
+    if qualname is None or not qualname.endswith("()"):
+        return None
+    return client_for(qualname[:-2])
+
+
+@functools.lru_cache(maxsize=4096)
+def key_loader_kind(qualname: str | None) -> str | None:
+    """For calls that load a wallet key or seed (`Account.from_key`), the kind they take."""
+    if qualname is None:
+        return None
+    for raw in catalog.knowledge("clients")["key_loader"]:
+        if matches_any(raw["patterns"], qualname):
+            return str(raw["kind"])
+    return None
+
+
+@functools.cache
+def _transport() -> dict[str, Any]:
+    return catalog.knowledge("transport")
+
+
+@functools.lru_cache(maxsize=4096)
+def is_http_call(qualname: str | None) -> bool:
+    """A call that opens a connection to a URL (requests, aiohttp, websockets, ccxt...)."""
+    return matches_any(_transport()["http"]["patterns"], qualname)
+
+
+def method_name(qualname: str | None, fallback: str | None) -> str | None:
+    """The last segment of a call target, e.g. `get` of `requests.Session().get`."""
+    if qualname is not None:
+        return qualname.rsplit(".", 1)[-1]
+    return fallback
+
+
+def tls_keyword_disables(keyword: str, qualname: str | None, method: str | None) -> bool:
+    """Does `keyword=False` on this call switch certificate verification off?
+
+    A resolved target must match the keyword's patterns (`jwt.decode(verify=False)` is not
+    TLS). An unresolved receiver (a session passed in as a parameter) counts when the method is
+    an HTTP verb for that keyword: staying quiet on `self.session.get(url, verify=False)` would
+    miss the most common way this is written.
+    """
+    for entry in _transport()["tls_keyword"]:
+        if entry["keyword"] != keyword:
+            continue
+        if matches_any(entry["patterns"], qualname):
+            return True
+        if qualname is None and method in entry.get("unresolved_methods", ()):
+            return True
+    return False
+
+
+def cert_reqs_names() -> tuple[list[str], list[str]]:
+    table = _transport()["cert_reqs"]
+    return list(table["keywords"]), list(table["dict_keys"])
+
+
+def hostname_check_names() -> dict[str, list[str]]:
+    return dict(_transport()["hostname_check"])
+
+
+def tls_option_dicts() -> dict[str, list[str]]:
+    return dict(_transport()["tls_option_dicts"])
+
+
+def exchange_verify_names() -> dict[str, list[str]]:
+    return dict(_transport()["exchange_verify"])
+
+
+def is_message_call(qualname: str | None, method: str | None) -> bool:
+    """A call whose string arguments are text for a person (logs, prints, help), or string
+    manipulation (`startswith`, `replace`): a URL there is not a connection."""
+    table = _transport()["message"]
+    if matches_any(table["patterns"], qualname):
+        return True
+    return method is not None and method in table["methods"]
+
+
+def is_message_keyword(keyword: str) -> bool:
+    return keyword in _transport()["message"]["keywords"]
+
+
+def hosts() -> dict[str, Any]:
+    return dict(_transport()["hosts"])

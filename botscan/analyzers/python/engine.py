@@ -1,0 +1,326 @@
+"""One parse and one traversal per Python file, for every detector at once.
+
+The traversal does two things only: it fills the symbol table (imports, assignments, `self`
+attributes, with-items, annotated parameters) and it records the events detectors subscribe to
+(calls, assignments, dict literals, parameter defaults, interesting strings and names). Then the
+detectors run over the recorded events, when every binding of the module is known. Positions
+are computed only when something is reported, because libcst's PositionProvider costs more than
+the parse itself.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from botscan.analyzers.python.symbols import Assigned, Resolver, Scope, bind_import
+from botscan.model import Confidence
+
+ANCESTORS_KEPT = 6
+
+
+@dataclass(frozen=True)
+class Event:
+    node: cst.CSTNode
+    scope: Scope
+    parents: tuple[cst.CSTNode, ...]
+    """The nearest ancestors, innermost last."""
+
+
+@dataclass(frozen=True)
+class AssignEvent:
+    target: cst.BaseExpression
+    value: cst.BaseExpression
+    scope: Scope
+
+
+@dataclass(frozen=True)
+class ParamEvent:
+    param: cst.Param
+    scope: Scope
+
+
+@dataclass
+class Report:
+    rule_id: str
+    node: cst.CSTNode
+    message: str
+    secrets: tuple[str, ...] = ()
+    evidence: dict[str, object] = field(default_factory=dict)
+    confidence: Confidence | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a detector may need from the configuration (picklable, for worker processes)."""
+
+    extra_credential_names: tuple[tuple[str, str], ...] = ()
+
+
+class FileContext:
+    """What detectors see: the resolver, the file's options and the report sink."""
+
+    def __init__(self, path: str, options: Options) -> None:
+        self.path = path
+        self.options = options
+        self.resolver = Resolver()
+        self.reports: list[Report] = []
+
+    def report(
+        self,
+        rule_id: str,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        secrets: Sequence[str] = (),
+        evidence: dict[str, object] | None = None,
+        confidence: Confidence | None = None,
+    ) -> None:
+        self.reports.append(
+            Report(rule_id, node, message, tuple(secrets), dict(evidence or {}), confidence)
+        )
+
+
+class Detector:
+    """Base class: a detector overrides the hooks it needs and declares its rules.
+
+    `string_wanted` and `names_wanted` keep the traversal cheap: only strings and names that a
+    detector could fire on are recorded as events.
+    """
+
+    rules: frozenset[str] = frozenset()
+    names_wanted: frozenset[str] = frozenset()
+
+    def string_wanted(self, raw: str) -> bool:
+        return False
+
+    def on_assign(self, ev: AssignEvent, ctx: FileContext) -> None:
+        return None
+
+    def on_call(self, ev: Event, ctx: FileContext) -> None:
+        return None
+
+    def on_dict(self, ev: Event, ctx: FileContext) -> None:
+        return None
+
+    def on_param(self, ev: ParamEvent, ctx: FileContext) -> None:
+        return None
+
+    def on_string(self, ev: Event, ctx: FileContext) -> None:
+        return None
+
+    def on_name(self, ev: Event, ctx: FileContext) -> None:
+        return None
+
+
+@dataclass
+class Events:
+    assigns: list[AssignEvent] = field(default_factory=list)
+    calls: list[Event] = field(default_factory=list)
+    dicts: list[Event] = field(default_factory=list)
+    params: list[ParamEvent] = field(default_factory=list)
+    strings: list[Event] = field(default_factory=list)
+    names: list[Event] = field(default_factory=list)
+
+
+class _Walker(cst.CSTVisitor):
+    """The single traversal: scopes and bindings, plus the events detectors asked for."""
+
+    def __init__(self, detectors: Sequence[Detector]) -> None:
+        super().__init__()
+        self.module_scope = Scope("module", None)
+        self.scope = self.module_scope
+        self.stack: list[cst.CSTNode] = []
+        self.events = Events()
+        self.detectors = detectors
+        self.names_wanted = frozenset().union(*(d.names_wanted for d in detectors))
+        self._scope_nodes: dict[cst.CSTNode, Scope] = {}
+
+    # The generic hooks keep the ancestor stack; typed handlers are looked up in a table.
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        handler = _HANDLERS.get(type(node))
+        if handler is not None:
+            handler(self, node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+        scope = self._scope_nodes.pop(original_node, None)
+        if scope is not None and scope.parent is not None:
+            self.scope = scope.parent
+
+    def _event(self, node: cst.CSTNode) -> Event:
+        return Event(node, self.scope, tuple(self.stack[-ANCESTORS_KEPT - 1 : -1]))
+
+    # --- scopes -------------------------------------------------------------------------------
+    def _class(self, node: cst.ClassDef) -> None:
+        self.scope.bind(node.name.value, Assigned(node.name, self.scope))
+        scope = Scope("class", self.scope, name=node.name.value)
+        self._scope_nodes[node] = scope
+        self.scope = scope
+
+    def _function(self, node: cst.FunctionDef) -> None:
+        parent = self.scope
+        scope = Scope("function", parent, name=node.name.value)
+        if parent.kind == "class":
+            decorators = {_decorator_name(d) for d in node.decorators}
+            params = node.params.params
+            if "staticmethod" not in decorators and params:
+                scope.owner = parent
+                scope.self_name = params[0].name.value
+        for param in (*node.params.posonly_params, *node.params.params,
+                      *node.params.kwonly_params):
+            if param.annotation is not None:
+                scope.bind(param.name.value,
+                           Assigned(param.annotation.annotation, parent, instance=True))
+            if param.default is not None:
+                self.events.params.append(ParamEvent(param, parent))
+        self._scope_nodes[node] = scope
+        self.scope = scope
+
+    # --- bindings -----------------------------------------------------------------------------
+    def _import(self, node: cst.Import | cst.ImportFrom) -> None:
+        bind_import(self.scope, node)
+
+    def _assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind_target(target.target, node.value)
+
+    def _ann_assign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind_target(node.target, node.value)
+
+    def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+            if len(target.elements) == len(value.elements):
+                for t, v in zip(target.elements, value.elements):
+                    self._bind_target(t.value, v.value)
+            return
+        self.events.assigns.append(AssignEvent(target, value, self.scope))
+        if isinstance(target, cst.Name):
+            self.scope.bind(target.value, Assigned(value, self.scope))
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            owner = self.scope.owner
+            if owner is not None and target.value.value == self.scope.self_name:
+                owner.self_attrs.setdefault(target.attr.value, []).append(
+                    Assigned(value, self.scope))
+
+    def _with(self, node: cst.With) -> None:
+        for item in node.items:
+            if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                self.scope.bind(item.asname.name.value,
+                                Assigned(item.item, self.scope, instance=True))
+
+    # --- events -------------------------------------------------------------------------------
+    def _call(self, node: cst.Call) -> None:
+        self.events.calls.append(self._event(node))
+
+    def _dict(self, node: cst.Dict) -> None:
+        self.events.dicts.append(self._event(node))
+
+    def _string(self, node: cst.SimpleString | cst.FormattedStringText) -> None:
+        raw = node.value
+        if any(d.string_wanted(raw) for d in self.detectors):
+            self.events.strings.append(self._event(node))
+
+    def _name(self, node: cst.Name) -> None:
+        if node.value in self.names_wanted:
+            parent = self.stack[-2] if len(self.stack) > 1 else None
+            if isinstance(parent, cst.Attribute) and parent.attr is node:
+                return  # reported through the Attribute
+            if isinstance(parent, (cst.ImportAlias, cst.FunctionDef, cst.ClassDef, cst.Param)):
+                return
+            self.events.names.append(self._event(node))
+
+    def _attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in self.names_wanted:
+            self.events.names.append(self._event(node))
+
+
+def _decorator_name(decorator: cst.Decorator) -> str:
+    expr = decorator.decorator
+    return expr.value if isinstance(expr, cst.Name) else ""
+
+
+_HANDLERS = {
+    cst.ClassDef: _Walker._class,
+    cst.FunctionDef: _Walker._function,
+    cst.Import: _Walker._import,
+    cst.ImportFrom: _Walker._import,
+    cst.Assign: _Walker._assign,
+    cst.AnnAssign: _Walker._ann_assign,
+    cst.With: _Walker._with,
+    cst.Call: _Walker._call,
+    cst.Dict: _Walker._dict,
+    cst.SimpleString: _Walker._string,
+    cst.FormattedStringText: _Walker._string,
+    cst.Name: _Walker._name,
+    cst.Attribute: _Walker._attribute,
+}
+
+
+class Pathological(Exception):
+    """The source would exhaust the parser (deep nesting, huge expressions)."""
+
+
+def check_pathological(text: str) -> None:
+    """Refuse sources that crash or stall libcst's native parser, using CPython's own parser.
+
+    libcst's Rust parser overflows its stack on ~2,000 nested brackets and spends seconds and
+    gigabytes on a few thousand; CPython refuses more than 200 nested brackets and guards its
+    recursion. Sources it rejects for those reasons are not valid Python anyway, so they are
+    scanned as text. Ordinary syntax errors (Python 2, newer syntax) pass through to libcst.
+    """
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        message = str(exc.msg) if exc.msg else ""
+        if "too many nested" in message or "too complex" in message:
+            raise Pathological(message) from None
+    except (RecursionError, MemoryError) as exc:
+        raise Pathological(type(exc).__name__) from None
+    except ValueError:  # null bytes: not Python source
+        raise Pathological("source contains null bytes") from None
+
+
+def parse(text: str) -> cst.Module:
+    """Parse with libcst after the pathology check. Raises Pathological or a parse error."""
+    check_pathological(text)
+    return cst.parse_module(text)
+
+
+def run_detectors(
+    module: cst.Module, detectors: Sequence[Detector], ctx: FileContext
+) -> list[tuple[Report, CodeRange]]:
+    """Traverse once, let every detector look at the events, and place what they reported."""
+    walker = _Walker(detectors)
+    module.visit(walker)
+    ev = walker.events
+    for detector in detectors:
+        _dispatch(detector.on_assign, ev.assigns, ctx)
+        _dispatch(detector.on_call, ev.calls, ctx)
+        _dispatch(detector.on_dict, ev.dicts, ctx)
+        _dispatch(detector.on_param, ev.params, ctx)
+        _dispatch(detector.on_string, ev.strings, ctx)
+        _dispatch(detector.on_name, ev.names, ctx)
+    if not ctx.reports:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    placed: dict[tuple[str, int, int], tuple[Report, CodeRange]] = {}
+    for report in ctx.reports:
+        where = positions.get(report.node)
+        if where is None:
+            continue
+        key = (report.rule_id, where.start.line, where.start.column)
+        placed.setdefault(key, (report, where))
+    return list(placed.values())
+
+
+def _dispatch(hook: object, events: Iterable[object], ctx: FileContext) -> None:
+    for event in events:
+        hook(event, ctx)  # type: ignore[operator]

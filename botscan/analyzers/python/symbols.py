@@ -1,0 +1,262 @@
+"""Light name resolution for one module: imports, aliases and simple assignments.
+
+libcst's QualifiedNameProvider and ScopeProvider cost several times the parse itself, so the
+analyzer keeps its own small symbol table, filled during its single traversal and queried
+afterwards, when every binding of the module is known (so a function may use a client that is
+assigned further down). It answers two questions detectors need:
+
+- what is this expression? `qualname()` gives a dotted name such as `ccxt.binance`, and
+  `requests.Session().get` for a method of an instance, whatever the local aliases were;
+- what string does this expression build? `string_parts()` evaluates literals, f-strings,
+  concatenation and module constants, with `None` for the parts it cannot know.
+
+Resolution is flow-insensitive and deliberately simple: the first binding that resolves wins.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+_BUILTINS = frozenset(dir(builtins))
+_MAX_DEPTH = 12
+
+StringParts = list[str | None]
+"""A statically evaluated string: known text, and None for each part that is not known."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A name bound by an import statement to a dotted module path."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """A name bound by an assignment, a `with … as`, or an annotated parameter."""
+
+    value: cst.BaseExpression
+    scope: Scope
+    instance: bool = False
+    """True when the name holds an instance of `value` (with-items, type annotations)."""
+
+
+Binding = Imported | Assigned
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # "module", "class" or "function"
+    parent: Scope | None
+    name: str = ""
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    self_attrs: dict[str, list[Assigned]] = field(default_factory=dict)
+    """For a class: attributes assigned as `self.<name> = …` in its methods."""
+    owner: Scope | None = None
+    """For a method: its class scope, so `self.x` resolves."""
+    self_name: str = ""
+    """For a method: the name of its first parameter (usually `self` or `cls`)."""
+
+    def bind(self, name: str, binding: Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+    def lookup(self, name: str) -> list[Binding]:
+        """Bindings of `name` as Python resolves it: class scopes are skipped from inside."""
+        scope: Scope | None = self
+        first = True
+        while scope is not None:
+            if (first or scope.kind != "class") and name in scope.bindings:
+                return scope.bindings[name]
+            first = False
+            scope = scope.parent
+        return []
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` as text, for plain attribute chains only."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def bind_import(scope: Scope, node: cst.Import | cst.ImportFrom) -> None:
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            full = dotted_name(alias.name)
+            if full is None:
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                scope.bind(alias.asname.name.value, Imported(full))
+            else:
+                # `import a.b` binds `a`; `a.b.x` then resolves through attribute access.
+                top = full.split(".")[0]
+                scope.bind(top, Imported(top))
+        return
+    module = dotted_name(node.module) if node.module is not None else ""
+    dots = "." * len(node.relative)
+    base = f"{dots}{module or ''}"
+    if isinstance(node.names, cst.ImportStar):
+        return
+    for alias in node.names:
+        name = dotted_name(alias.name)
+        if name is None:
+            continue
+        local = name
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            local = alias.asname.name.value
+        scope.bind(local, Imported(f"{base}.{name}" if base else name))
+
+
+class Resolver:
+    """Answers `qualname` and `string_parts` queries against the module's scopes."""
+
+    def qualname(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(node, cst.Name):
+            return self._name(node.value, scope, depth)
+        if isinstance(node, cst.Attribute):
+            self_attr = self._self_attribute(node, scope, depth)
+            if self_attr is not None:
+                return self_attr
+            base = self.qualname(node.value, scope, depth + 1)
+            return f"{base}.{node.attr.value}" if base else None
+        if isinstance(node, cst.Call):
+            getattr_target = self._getattr(node, scope, depth)
+            if getattr_target is not None:
+                return getattr_target
+            func = self.qualname(node.func, scope, depth + 1)
+            return f"{func}()" if func else None
+        if isinstance(node, cst.Await):
+            return self.qualname(node.expression, scope, depth + 1)
+        return None
+
+    def call_target(self, call: cst.Call, scope: Scope) -> str | None:
+        """The qualified name of what a call calls (`requests.Session().get`)."""
+        return self.qualname(call.func, scope)
+
+    def _name(self, name: str, scope: Scope, depth: int) -> str | None:
+        bindings = scope.lookup(name)
+        if not bindings:
+            return f"builtins.{name}" if name in _BUILTINS else None
+        for binding in bindings:
+            resolved = self._binding(binding, depth)
+            if resolved is not None:
+                return resolved
+        return None
+
+    def _binding(self, binding: Binding, depth: int) -> str | None:
+        if isinstance(binding, Imported):
+            return binding.qualname
+        value = binding.value
+        if isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Await)):
+            resolved = self.qualname(value, binding.scope, depth + 1)
+            if resolved is not None and binding.instance and not resolved.endswith("()"):
+                return f"{resolved}()"
+            return resolved
+        return None
+
+    def _self_attribute(self, node: cst.Attribute, scope: Scope, depth: int) -> str | None:
+        """`self.exchange` inside a method: what the class assigned to `self.exchange`."""
+        if not (isinstance(node.value, cst.Name) and scope.owner is not None):
+            return None
+        if node.value.value != scope.self_name or scope.self_name == "":
+            return None
+        owner = scope.owner
+        candidates: list[Binding] = list(owner.self_attrs.get(node.attr.value, []))
+        candidates += owner.bindings.get(node.attr.value, [])
+        for binding in candidates:
+            resolved = self._binding(binding, depth + 1)
+            if resolved is not None:
+                return resolved
+        return None
+
+    def _getattr(self, call: cst.Call, scope: Scope, depth: int) -> str | None:
+        """`getattr(ccxt, name)` is `ccxt.<name>`, or `ccxt.*` when the name is not known."""
+        if not (isinstance(call.func, cst.Name) and call.func.value == "getattr"):
+            return None
+        if scope.lookup("getattr") or len(call.args) < 2:
+            return None
+        base = self.qualname(call.args[0].value, scope, depth + 1)
+        if base is None:
+            return None
+        attr = self.constant_string(call.args[1].value, scope, depth + 1)
+        return f"{base}.{attr}" if attr and attr.isidentifier() else f"{base}.*"
+
+    # --- strings ------------------------------------------------------------------------------
+
+    def constant_string(
+        self, node: cst.BaseExpression, scope: Scope, depth: int = 0
+    ) -> str | None:
+        parts = self.string_parts(node, scope, depth)
+        if parts is None or any(p is None for p in parts):
+            return None
+        return "".join(p for p in parts if p is not None)
+
+    def string_parts(
+        self, node: cst.BaseExpression, scope: Scope, depth: int = 0
+    ) -> StringParts | None:
+        """Evaluate a string expression; None when `node` is not a string expression."""
+        if depth > _MAX_DEPTH:
+            return [None]
+        if isinstance(node, cst.SimpleString):
+            value = literal_value(node)
+            return [value] if value is not None else [None]
+        if isinstance(node, cst.ConcatenatedString):
+            left = self.string_parts(node.left, scope, depth + 1)
+            right = self.string_parts(node.right, scope, depth + 1)
+            return (left or [None]) + (right or [None])
+        if isinstance(node, cst.FormattedString):
+            parts: StringParts = []
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    parts.append(part.value)
+                elif isinstance(part, cst.FormattedStringExpression) and part.format_spec is None:
+                    inner = self.string_parts(part.expression, scope, depth + 1)
+                    parts.extend(inner if inner is not None else [None])
+                else:
+                    parts.append(None)
+            return parts
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            left = self.string_parts(node.left, scope, depth + 1)
+            right = self.string_parts(node.right, scope, depth + 1)
+            if left is None and right is None:
+                return None
+            return (left or [None]) + (right or [None])
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            return self._constant_binding(node, scope, depth)
+        return None
+
+    def _constant_binding(
+        self, node: cst.Name | cst.Attribute, scope: Scope, depth: int
+    ) -> StringParts | None:
+        bindings: list[Binding] = []
+        if isinstance(node, cst.Name):
+            bindings = scope.lookup(node.value)
+        elif isinstance(node.value, cst.Name) and scope.owner is not None \
+                and node.value.value == scope.self_name:
+            bindings = list(scope.owner.bindings.get(node.attr.value, []))
+            bindings += scope.owner.self_attrs.get(node.attr.value, [])
+        for binding in bindings:
+            if isinstance(binding, Assigned) and not binding.instance:
+                parts = self.string_parts(binding.value, binding.scope, depth + 1)
+                if parts is not None:
+                    return parts
+        return None
+
+
+def literal_value(node: cst.SimpleString) -> str | None:
+    """The value of a string literal; bytes literals decode as latin-1 (never fails)."""
+    try:
+        value = node.evaluated_value
+    except Exception:  # libcst raises plain errors on exotic escapes; the value is unknown
+        return None
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value

@@ -1,0 +1,178 @@
+"""The catalog: rules and knowledge tables, read from the TOML files of `checks/`.
+
+`checks/` is data, not code, so that supporting a new exchange SDK, logger or HTTP client is an
+edit of a table. It is installed as the package `botscan.checks` (see pyproject.toml), so a
+plain `pip install .` carries it; in a source checkout the same files are read in place.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from botscan.model import Confidence, Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+# GitHub maps security-severity bands to its own severities; these sit inside each band.
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+}
+
+
+class CatalogError(Exception):
+    """The catalog (ours or a user's pack) is malformed. The CLI turns it into exit 2."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    title: str
+    family: str
+    family_name: str
+    severity: Severity
+    confidence: Confidence
+    cwe: int | None
+    description: str
+    remediation: str
+    example: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def security_severity(self) -> str:
+        return _SECURITY_SEVERITY[self.severity]
+
+    @property
+    def help_markdown(self) -> str:
+        parts = [f"**{self.title}** ({self.id})", "", self.description.strip(), "",
+                 "**How to fix**", "", self.remediation.strip()]
+        if self.example.strip():
+            parts += ["", "**Example**", "", "```python", self.example.strip("\n"), "```"]
+        if self.cwe:
+            parts += ["", f"CWE-{self.cwe}: https://cwe.mitre.org/data/definitions/{self.cwe}.html"]
+        return "\n".join(parts)
+
+    @property
+    def help_text(self) -> str:
+        text = f"{self.title} ({self.id})\n\n{self.description.strip()}\n\nHow to fix:\n"
+        text += self.remediation.strip()
+        if self.example.strip():
+            text += "\n\nExample:\n" + self.example.strip("\n")
+        if self.cwe:
+            text += f"\n\nCWE-{self.cwe}"
+        return text
+
+
+def _checks_dir() -> Any:
+    return resources.files("botscan.checks")
+
+
+def _read_toml(name: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{name}: invalid TOML: {exc}") from None
+
+
+def _parse_rule(source: str, family: str, family_name: str, raw: dict[str, Any]) -> Rule:
+    required = ("id", "name", "title", "severity", "confidence", "description", "remediation")
+    missing = [key for key in required if not raw.get(key)]
+    if missing:
+        raise CatalogError(f"{source}: rule {raw.get('id', '?')} lacks {', '.join(missing)}")
+    rule_id = str(raw["id"])
+    if not rule_id.startswith(family):
+        raise CatalogError(f"{source}: rule {rule_id} is not in family {family}")
+    try:
+        return Rule(
+            id=rule_id,
+            name=str(raw["name"]),
+            title=str(raw["title"]),
+            family=family,
+            family_name=family_name,
+            severity=Severity.parse(str(raw["severity"])),
+            confidence=Confidence.parse(str(raw["confidence"])),
+            cwe=int(raw["cwe"]) if raw.get("cwe") else None,
+            description=str(raw["description"]),
+            remediation=str(raw["remediation"]),
+            example=str(raw.get("example", "")),
+            tags=tuple(str(t) for t in raw.get("tags", ())),
+        )
+    except ValueError as exc:
+        raise CatalogError(f"{source}: rule {rule_id}: {exc}") from None
+
+
+def parse_rule_file(source: str, text: str) -> list[Rule]:
+    data = _read_toml(source, text)
+    family = str(data.get("family", ""))
+    if not (len(family) == 4 and family.startswith("BOT")):
+        raise CatalogError(f"{source}: 'family' must be like BOT1")
+    family_name = str(data.get("name", family))
+    return [_parse_rule(source, family, family_name, r) for r in data.get("rule", [])]
+
+
+@functools.cache
+def rules() -> dict[str, Rule]:
+    """Every rule of the shipped catalog, by id, in id order."""
+    found: dict[str, Rule] = {}
+    for entry in sorted(_checks_dir().iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for rule in parse_rule_file(entry.name, entry.read_text(encoding="utf-8")):
+            if rule.id in found:
+                raise CatalogError(f"{entry.name}: duplicate rule id {rule.id}")
+            found[rule.id] = rule
+    return dict(sorted(found.items()))
+
+
+@functools.cache
+def knowledge(table: str) -> dict[str, Any]:
+    """A knowledge table of `checks/knowledge/`, e.g. `knowledge("credentials")`."""
+    entry = _checks_dir().joinpath("knowledge", f"{table}.toml")
+    return _read_toml(f"knowledge/{table}.toml", entry.read_text(encoding="utf-8"))
+
+
+def families() -> dict[str, str]:
+    return {r.family: r.family_name for r in rules().values()}
+
+
+def expand_selectors(selectors: list[str]) -> set[str]:
+    """Turn `--select`/`--ignore` values (ids like BOT101 or families like BOT4) into rule ids.
+
+    An unknown id or family is an error, not a silent no-op: a typo in `--ignore` would
+    otherwise hide nothing and a typo in `--select` would hide everything.
+    """
+    known = rules()
+    chosen: set[str] = set()
+    for raw in selectors:
+        sel = raw.strip().upper()
+        if not sel:
+            continue
+        matched = {rid for rid in known if rid == sel or (len(sel) < 6 and rid.startswith(sel))}
+        if not matched or not sel.startswith("BOT"):
+            raise CatalogError(f"unknown rule id or family: {raw!r} (see 'botscan rules')")
+        chosen |= matched
+    return chosen
+
+
+@functools.cache
+def fingerprint() -> str:
+    """A hash of the whole catalog: part of the cache key, so editing a table invalidates it."""
+    digest = hashlib.sha256()
+    root = _checks_dir()
+    for folder in (root, root.joinpath("knowledge")):
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".toml"):
+                digest.update(entry.name.encode())
+                digest.update(entry.read_bytes())
+    return digest.hexdigest()[:16]

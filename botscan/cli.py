@@ -1,0 +1,184 @@
+"""The command line: `botscan scan`, `botscan rules`, `botscan explain`.
+
+Exit codes are a contract (CI and pre-commit key on them): 0 when nothing is at or above
+`--fail-on`, 1 when something is, 2 for usage and configuration errors. Errors are one line on
+stderr, never a traceback. Heavy modules (libcst, the analyzers, the reports) are imported
+inside the commands, so `botscan --help` and a one-file pre-commit run start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from botscan import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("text", "json", "sarif")
+FAIL_ON = ("critical", "high", "medium", "low", "never")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"botscan: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _errors_are_one_line(func: F) -> F:
+    """Turn the errors a user can cause (paths, config, rule ids) into one line and exit 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from botscan.catalog import CatalogError
+        from botscan.config import ConfigError
+
+        try:
+            return func(*args, **kwargs)
+        except BrokenPipeError:
+            # `botscan rules | head`: the reader left; say nothing more, and do not let the
+            # interpreter complain while flushing at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except (ConfigError, CatalogError) as exc:
+            _fail(str(exc))
+        except FileNotFoundError as exc:
+            _fail(str(exc) if not exc.filename else f"no such file or directory: {exc.filename}")
+        except OSError as exc:
+            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    """`--select BOT1,BOT4 --select BOT101` -> [BOT1, BOT4, BOT101]."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="botscan")
+def main() -> None:
+    """botscan: find what in a trading bot can leak your exchange keys or move your funds."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE instead of standard output.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON),
+              help="Exit 1 when a finding is at or above this severity [default: high].")
+@click.option("--select", multiple=True, metavar="IDS",
+              help="Only these rule ids or families (BOT101, BOT4); comma-separated, repeatable.")
+@click.option("--ignore", multiple=True, metavar="IDS",
+              help="Skip these rule ids or families; comma-separated, repeatable.")
+@click.option("--exclude", multiple=True, metavar="PATTERN",
+              help="Skip paths matching this gitignore-style pattern; repeatable.")
+@click.option("--no-default-excludes", is_flag=True,
+              help="Also scan .git-less vendor dirs: virtualenvs, node_modules, build output.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Worker processes [default: all cores].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read settings from this TOML file instead of ./.botscan.toml or "
+                   "./pyproject.toml.")
+@click.option("--sarif-category", default="botscan/", show_default=True,
+              help="runAutomationDetails.id of the SARIF run (GitHub needs a '/').")
+@_errors_are_one_line
+def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None,
+         select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
+         no_default_excludes: bool, jobs: int | None, config_path: Path | None,
+         sarif_category: str) -> None:
+    """Scan files and directories (default: the current directory)."""
+    from botscan import catalog, config as config_module
+    from botscan.scan import ScanOptions
+    from botscan.scan import scan as run_scan
+
+    settings = config_module.load(config_path)
+    chosen_select = _split(select) or settings.select
+    chosen_ignore = _split(ignore) + settings.ignore
+    catalog.expand_selectors(chosen_select + chosen_ignore)  # unknown ids: exit 2
+    options = ScanOptions(
+        select=tuple(chosen_select),
+        ignore=tuple(chosen_ignore),
+        exclude=tuple(settings.exclude) + tuple(exclude),
+        use_default_excludes=settings.use_default_excludes and not no_default_excludes,
+        credential_names=tuple(sorted(settings.credential_names.items())),
+        **({"jobs": jobs or settings.jobs} if (jobs or settings.jobs) else {}),
+    )
+    targets = list(paths) or [Path(".")]
+    for target in targets:
+        if not target.exists() and not target.is_symlink():
+            raise FileNotFoundError(2, "No such file or directory", str(target))
+    result = run_scan(targets, options)
+    report = _render(fmt, result, color=output is None and _color_wanted(),
+                     sarif_category=sarif_category)
+    if output is not None:
+        output.write_text(report, encoding="utf-8")
+    else:
+        click.echo(report, nl=not report.endswith("\n"))
+    threshold = config_module.fail_threshold(fail_on or settings.fail_on)
+    failing = threshold is not None and any(f.severity >= threshold for f in result.active)
+    sys.exit(1 if failing else 0)
+
+
+def _color_wanted() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _render(fmt: str, result: Any, *, color: bool, sarif_category: str) -> str:
+    from botscan import catalog
+
+    rules = catalog.rules()
+    if fmt == "json":
+        from botscan.report import json_report
+
+        return json_report.render(result, rules)
+    if fmt == "sarif":
+        from botscan.report import sarif
+
+        return sarif.render(result, rules, category=sarif_category)
+    from botscan.report import text
+
+    return text.render(result, rules, color=color)
+
+
+@main.command()
+@_errors_are_one_line
+def rules() -> None:
+    """List every rule: id, severity, confidence and title."""
+    from botscan import catalog
+
+    family = ""
+    for rule in catalog.rules().values():
+        if rule.family != family:
+            family = rule.family
+            click.echo(f"\n{rule.family}xx  {rule.family_name}" if family != "BOT1"
+                       else f"{rule.family}xx  {rule.family_name}")
+        click.echo(f"  {rule.id}  {rule.severity.label:<8}  {rule.confidence.label:<6}  "
+                   f"{rule.title}")
+
+
+@main.command()
+@click.argument("rule_id")
+@_errors_are_one_line
+def explain(rule_id: str) -> None:
+    """Print a rule's documentation: what it finds, why it matters, how to fix it."""
+    from botscan import catalog
+
+    rule = catalog.rules().get(rule_id.strip().upper())
+    if rule is None:
+        raise catalog.CatalogError(f"unknown rule id: {rule_id!r} (see 'botscan rules')")
+    cwe = f"  CWE-{rule.cwe}" if rule.cwe else ""
+    click.echo(f"{rule.id}  {rule.title}")
+    click.echo(f"severity {rule.severity.label}, confidence {rule.confidence.label}{cwe}, "
+               f"family {rule.family}xx ({rule.family_name})\n")
+    click.echo(rule.description.strip() + "\n")
+    click.echo("How to fix:\n" + rule.remediation.strip())
+    if rule.example.strip():
+        click.echo("\nExample:\n" + rule.example.strip("\n"))

@@ -1,0 +1,94 @@
+"""The scan pipeline: sources -> analyzers (in isolated worker processes) -> findings -> filters.
+
+Workers read and analyse one file at a time and return plain data, so a file that crashes or
+hangs the parser costs that file (reported as a notice), never the scan.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from botscan import catalog, pool
+from botscan.analyzers.python.engine import Options
+from botscan.model import Finding, Notice, NoticeKind, ScanResult
+from botscan.sources.walker import FileKind, SourceFile, walk
+
+FILE_TIMEOUT_SECONDS = 30.0
+WORKER_MEMORY_BYTES = 4 * 1024**3
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    select: tuple[str, ...] = ()
+    """Rule ids or families; empty means every rule."""
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    use_default_excludes: bool = True
+    credential_names: tuple[tuple[str, str], ...] = ()
+    jobs: int = field(default_factory=pool.default_jobs)
+    file_timeout: float = FILE_TIMEOUT_SECONDS
+
+    def enabled_rules(self) -> frozenset[str]:
+        chosen = catalog.expand_selectors(list(self.select)) if self.select else set(
+            catalog.rules())
+        return frozenset(chosen - catalog.expand_selectors(list(self.ignore)))
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    abspath: str
+    options: Options
+    enabled: frozenset[str]
+
+
+def _analyze(task: _Task) -> tuple[list[Finding], list[Notice]]:
+    from botscan.analyzers.python.analyzer import analyze_python
+
+    try:
+        with open(task.abspath, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return [], [Notice(task.path, NoticeKind.UNREADABLE, f"cannot read: {exc.strerror}")]
+    result = analyze_python(task.path, data, task.options, task.enabled)
+    return result.findings, result.notices
+
+
+def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
+    """Scan files and directories; raises FileNotFoundError for a path that does not exist."""
+    options = options or ScanOptions()
+    started = time.monotonic()
+    enabled = options.enabled_rules()
+    notices: list[Notice] = []
+    files: list[SourceFile] = []
+    for item in walk(paths, exclude=options.exclude,
+                     use_default_excludes=options.use_default_excludes):
+        if isinstance(item, Notice):
+            notices.append(item)
+        elif item.kind is FileKind.PYTHON:
+            files.append(item)
+    analyzer_options = Options(extra_credential_names=options.credential_names)
+    tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled) for f in files]
+    findings: list[Finding] = []
+    for index, outcome in pool.run(_analyze, tasks, jobs=options.jobs,
+                                   timeout=options.file_timeout,
+                                   memory_limit=WORKER_MEMORY_BYTES):
+        if isinstance(outcome, pool.Failure):
+            kind = NoticeKind.TIMEOUT if outcome.reason == "timeout" else NoticeKind.CRASH
+            notices.append(Notice(tasks[index].path, kind,
+                                  f"not analysed: {outcome.detail}"))
+            continue
+        file_findings, file_notices = outcome
+        findings.extend(file_findings)
+        notices.extend(file_notices)
+    findings.sort(key=Finding.sort_key)
+    notices.sort(key=lambda n: (n.path, n.kind.value))
+    return ScanResult(
+        findings=findings,
+        notices=notices,
+        files_scanned=len(tasks),
+        duration_seconds=time.monotonic() - started,
+        roots=[str(p) for p in paths],
+    )

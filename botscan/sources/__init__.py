@@ -1,0 +1,1 @@
+"""Where scanned bytes come from: the directory walker and source decoding."""

@@ -1,0 +1,232 @@
+"""Detection quality on the labelled example bots of `fixtures/`.
+
+Every fixture is a small, realistic trading bot. A line that botscan must report carries a
+trailing `# expect: BOT101` (several ids: `# expect: BOT403, BOT404`); every other line must
+stay silent. Lines written as deliberate traps carry `# silent: <why>`, which changes nothing
+for the comparison but explains an unexpected finding in the failure message and lets the
+parse test count the negatives.
+
+Each fixture directory is scanned on its own and the set of `(path, line, rule id)` of the
+unsuppressed findings must equal the set of labels. Precision and recall per rule family are
+printed at the end of the run (see `conftest.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from botscan import catalog
+
+if TYPE_CHECKING:
+    from conftest import QualityLedger
+
+    from botscan.model import Finding
+
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+MIN_LABELS = 5
+MIN_NEGATIVES = 5
+SKIP_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".botscan_cache"}
+
+EXPECT_RE = re.compile(r"#\s*expect:\s*(?P<ids>[^#]*)")
+SILENT_RE = re.compile(r"#\s*silent:\s*(?P<reason>.*)$")
+IGNORE_RE = re.compile(r"#\s*botscan:\s*ignore\[(?P<ids>[^\]]*)\]")
+LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+RULE_ID_RE = re.compile(r"BOT\d{3}")
+
+Key = tuple[str, int, str]
+"""(path relative to the fixture root with forward slashes, 1-based line, rule id)."""
+
+
+@dataclass
+class Expectations:
+    labels: set[Key] = field(default_factory=set)
+    negatives: dict[tuple[str, int], str] = field(default_factory=dict)
+    lines: dict[tuple[str, int], str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def fixture_names() -> list[str]:
+    if not FIXTURES_DIR.is_dir():
+        return []
+    return sorted(
+        p.name for p in FIXTURES_DIR.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+    )
+
+
+def _files(root: Path) -> list[Path]:
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel_parts = path.relative_to(root).parts
+        if path.is_file() and not SKIP_DIRS.intersection(rel_parts):
+            found.append(path)
+    return found
+
+
+def _ids(text: str) -> list[str]:
+    return [tok for tok in re.split(r"[\s,]+", text.strip()) if tok]
+
+
+def parse_expectations(root: Path) -> Expectations:
+    known = catalog.rules()
+    exp = Expectations()
+    for path in _files(root):
+        data = path.read_bytes()
+        if b"\0" in data:
+            continue
+        rel = path.relative_to(root).as_posix()
+        text = data.decode("utf-8", errors="replace")
+        previous = ""
+        for lineno, line in enumerate(LINE_BREAK_RE.split(text), start=1):
+            above, previous = previous, line
+            where = f"{rel}:{lineno}"
+            exp.lines[(rel, lineno)] = line
+            match = EXPECT_RE.search(line)
+            silent = SILENT_RE.search(line)
+            if match and silent:
+                exp.errors.append(f"{where}: both '# expect:' and '# silent:' on one line")
+            if silent:
+                exp.negatives[(rel, lineno)] = silent.group("reason").strip()
+            if not match:
+                continue
+            # an optional reason may follow: `# expect: BOT101 -- testnet key`
+            ids = _ids(match.group("ids").split("--", 1)[0])
+            if not ids:
+                exp.errors.append(f"{where}: '# expect:' without a rule id")
+            # a suppression on the line, or alone on the line above, covers the line
+            covering = line + ("\n" + above if above.lstrip().startswith("#") else "")
+            ignored = {i for m in IGNORE_RE.finditer(covering) for i in _ids(m.group("ids"))}
+            for rule_id in ids:
+                key = (rel, lineno, rule_id)
+                if not RULE_ID_RE.fullmatch(rule_id):
+                    exp.errors.append(f"{where}: {rule_id!r} is not a rule id like BOT101")
+                elif rule_id not in known:
+                    exp.errors.append(f"{where}: {rule_id} is not in the catalog")
+                elif key in exp.labels:
+                    exp.errors.append(f"{where}: {rule_id} labelled twice")
+                elif rule_id in ignored:
+                    exp.errors.append(f"{where}: {rule_id} is labelled and suppressed")
+                exp.labels.add(key)
+    return exp
+
+
+def _snippet(line: str, width: int = 96) -> str:
+    line = line.strip()
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _describe(exp: Expectations, key: Key, finding: Finding | None = None) -> str:
+    path, line, rule_id = key
+    text = f"{path}:{line} {rule_id}"
+    if finding is not None:
+        text += f" ({finding.severity.label}) {finding.message}"
+    source = exp.lines.get((path, line))
+    if source is not None:
+        text += f"\n        | {_snippet(source)}"
+    if (path, line) in exp.negatives:
+        text += f"\n        deliberate negative: {exp.negatives[(path, line)]}"
+    elif source is None:
+        text += "\n        (no such line in the fixture: is the finding's path relative?)"
+    return text
+
+
+def test_fixtures_exist() -> None:
+    names = fixture_names()
+    assert names, f"no fixture bots under {FIXTURES_DIR}"
+
+
+@pytest.mark.parametrize("bot", fixture_names())
+def test_fixture_labels_parse(bot: str) -> None:
+    exp = parse_expectations(FIXTURES_DIR / bot)
+    assert not exp.errors, "bad labels:\n  " + "\n  ".join(exp.errors)
+    assert len(exp.labels) >= MIN_LABELS, (
+        f"{bot} has {len(exp.labels)} labels; a fixture needs at least {MIN_LABELS}"
+    )
+    assert len(exp.negatives) >= MIN_NEGATIVES, (
+        f"{bot} has {len(exp.negatives)} '# silent:' negatives; it needs at least {MIN_NEGATIVES}"
+    )
+
+
+@pytest.mark.parametrize("bot", fixture_names())
+def test_fixture_detection(bot: str, quality_ledger: QualityLedger) -> None:
+    from botscan.scan import ScanOptions, scan
+
+    root = FIXTURES_DIR / bot
+    exp = parse_expectations(root)
+    assert not exp.errors, "bad labels:\n  " + "\n  ".join(exp.errors)
+
+    result = scan([root], ScanOptions())
+    assert result.files_scanned > 0, (
+        f"botscan scanned no file of {root}: is fixtures/ excluded by a configuration?"
+    )
+    found: dict[Key, Finding] = {}
+    for finding in sorted(result.findings, key=lambda f: f.sort_key()):
+        if not finding.suppressed:
+            key = (finding.location.path, finding.location.line, finding.rule_id)
+            found.setdefault(key, finding)
+
+    hits = exp.labels & found.keys()
+    missed = sorted(exp.labels - found.keys())
+    extra = sorted(found.keys() - exp.labels)
+    quality_ledger.record(
+        bot,
+        tp=[k[2] for k in hits],
+        fp=[k[2] for k in extra],
+        fn=[k[2] for k in missed],
+    )
+
+    problems = []
+    if missed:
+        problems.append(f"{len(missed)} missed (labelled, not reported):")
+        problems += [f"  MISS  {_describe(exp, k)}" for k in missed]
+    if extra:
+        problems.append(f"{len(extra)} extra (reported, not labelled):")
+        problems += [f"  EXTRA {_describe(exp, k, found[k])}" for k in extra]
+    if result.notices:
+        problems.append(f"{len(result.notices)} notices (fixtures are clean files):")
+        problems += [f"  NOTICE {n.path}: {n.kind.value}: {n.message}" for n in result.notices]
+    summary = f"{bot}: {len(hits)}/{len(exp.labels)} labels found, {len(extra)} extra"
+    if problems:
+        pytest.fail(summary + "\n" + "\n".join(problems), pytrace=False)
+
+
+def test_label_parser(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "bot.py").write_text(
+        'A = "x"  # expect: BOT101\n'
+        'B = "y"  # expect: BOT403,BOT404 -- both on one line\n'
+        'C = "z"  # silent: a placeholder\n'
+        "# botscan: ignore[BOT102] -- testnet\n"
+        'D = "w"\n',
+        encoding="utf-8",
+    )
+    exp = parse_expectations(tmp_path)
+    assert not exp.errors
+    assert exp.labels == {
+        ("pkg/bot.py", 1, "BOT101"),
+        ("pkg/bot.py", 2, "BOT403"),
+        ("pkg/bot.py", 2, "BOT404"),
+    }
+    assert exp.negatives == {("pkg/bot.py", 3): "a placeholder"}
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ('A = "x"  # expect: BOT10l', "not a rule id"),
+        ('A = "x"  # expect: BOT999', "not in the catalog"),
+        ('A = "x"  # expect: BOT101 BOT101', "labelled twice"),
+        ('A = "x"  # expect:', "without a rule id"),
+        ('A = "x"  # expect: BOT101  # silent: no', "both"),
+        ('A = "x"  # expect: BOT101  # botscan: ignore[BOT101] -- ok', "suppressed"),
+        ('# botscan: ignore[BOT101] -- ok\nA = "x"  # expect: BOT101', "suppressed"),
+    ],
+)
+def test_label_parser_rejects(tmp_path: Path, line: str, error: str) -> None:
+    (tmp_path / "bot.py").write_text(line + "\n", encoding="utf-8")
+    errors = parse_expectations(tmp_path).errors
+    assert len(errors) == 1 and error in errors[0], errors
