@@ -80,7 +80,8 @@ def _checks_dir() -> Any:
 
 def _read_toml(name: str, text: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{name}: invalid TOML: {exc}") from None
 

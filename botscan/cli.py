@@ -95,7 +95,9 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
          no_default_excludes: bool, jobs: int | None, config_path: Path | None,
          sarif_category: str) -> None:
     """Scan files and directories (default: the current directory)."""
-    from botscan import catalog, config as config_module
+    from botscan import catalog
+    from botscan import config as config_module
+    from botscan.pool import default_jobs
     from botscan.scan import ScanOptions
     from botscan.scan import scan as run_scan
 
@@ -109,7 +111,7 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         exclude=tuple(settings.exclude) + tuple(exclude),
         use_default_excludes=settings.use_default_excludes and not no_default_excludes,
         credential_names=tuple(sorted(settings.credential_names.items())),
-        **({"jobs": jobs or settings.jobs} if (jobs or settings.jobs) else {}),
+        jobs=jobs or settings.jobs or default_jobs(),
     )
     targets = list(paths) or [Path(".")]
     for target in targets:

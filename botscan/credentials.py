@@ -126,7 +126,9 @@ def is_public_sample(value: str) -> bool:
     return hashlib.sha256(value.strip().encode("utf-8", "surrogatepass")).hexdigest() in samples
 
 
-_PATH_LIKE = re.compile(r"^(~|\.{1,2})?/|\\|\.(pem|key|json|txt|env|ya?ml|cfg|ini|crt|der|p12|pfx)$")
+_PATH_LIKE = re.compile(
+    r"^(~|\.{1,2})?/|\\|\.(pem|key|json|txt|env|ya?ml|cfg|ini|crt|der|p12|pfx)$"
+)
 _IDENTIFIER_LIKE = re.compile(r"^[A-Za-z]+([_\-.: ][A-Za-z]+)*$")
 _TEMPLATE = re.compile(r"\{[^}]*\}|%[sdr]|%\([a-z_]+\)|\$\{")
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]+$")

@@ -10,6 +10,7 @@ with a large stack and a raised recursion limit, and under an address-space cap.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -86,10 +87,8 @@ class _Worker(Generic[T]):
         if kill and self.process.is_alive():
             self.process.kill()
         else:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 self.conn.send(None)
-            except (OSError, ValueError):
-                pass
         self.process.join(timeout=2)
         if self.process.is_alive():
             self.process.kill()

@@ -179,12 +179,11 @@ def test_unknown_rule_is_an_error() -> None:
         json_report.render(sample_result(), rules)
 
 
-@pytest.mark.parametrize("path", ["", "/etc/passwd"])
-def test_finding_without_relative_path_is_an_error(path: str) -> None:
+def test_finding_without_path_is_an_error() -> None:
     result = sample_result()
     first = result.findings[0]
-    first.location = dataclasses.replace(first.location, path=path)
-    with pytest.raises(ValueError, match="relative path"):
+    first.location = dataclasses.replace(first.location, path="")
+    with pytest.raises(ValueError, match="without a path"):
         json_report.render(result, catalog())
 
 

@@ -5,7 +5,8 @@ treats every entry as hostile:
 
 - a symbolic link is resolved before anything is read through it, and a link that leaves the
   scan root (towards `~/.ssh`, `/etc`, the user's wallet) is reported, never followed;
-- directory links are never descended, so `a -> .` cannot loop and nothing is scanned twice;
+- directory links met during a walk are never descended, so `a -> .` cannot loop and nothing
+  is scanned twice;
 - only regular files are ever opened, and they are opened non-blocking and re-checked with
   `fstat`, so a FIFO cannot hang the scan even if it replaces a file between listing and opening;
 - file names are kept as the OS gives them (undecodable bytes as surrogate escapes); reports
@@ -135,6 +136,8 @@ def walk(
     output is sorted by path component and identical from run to run; arguments are taken in
     the order given. Files named explicitly are scanned even inside a default-excluded
     directory (pre-commit passes staged files one by one), but `exclude` patterns still apply.
+    A named path that is itself a link is followed only when it resolves inside the directory
+    holding it.
 
     Arguments are checked before the first item is produced: a missing path raises
     `FileNotFoundError` and a malformed pattern `ValueError`, both here rather than midway
@@ -287,19 +290,29 @@ def _looks_binary(head: bytes, *, python: bool) -> bool:
     return control > _MAX_CONTROL_SHARE * len(head)
 
 
+def _identity(item: Item) -> tuple[str, str, str]:
+    """What makes two items the same, as strings: hashing the `Path` of every item would cost
+    a sizeable share of the walk."""
+    if isinstance(item, SourceFile):
+        return ("file", item.path, os.fspath(item.abspath))
+    return (item.kind.value, item.path, item.message)
+
+
 class _Walker:
     def __init__(self, patterns: list[_Pattern], defaults: bool, max_file_bytes: int) -> None:
         self.patterns = patterns
         self.defaults = defaults
         self.max_file_bytes = max_file_bytes
-        self.seen: set[Item] = set()
 
     def run(self, paths: list[str]) -> Iterator[Item]:
+        """Overlapping or repeated arguments yield each item once."""
         cwd = os.getcwd()
+        seen: set[tuple[str, str, str]] = set()
         for given in paths:
             for item in self._argument(given, cwd):
-                if item not in self.seen:
-                    self.seen.add(item)
+                key = _identity(item)
+                if key not in seen:
+                    seen.add(key)
                     yield item
 
     # -- arguments -------------------------------------------------------------------------

@@ -44,7 +44,8 @@ def analyze_python(path: str, data: bytes, options: Options,
     decoded = decode_python(data)
     if decoded.had_errors:
         result.notices.append(Notice(path, NoticeKind.DECODING,
-                                     f"invalid bytes for {decoded.encoding}: decoded with "
+                                     f"not cleanly decodable (declared encoding refused, or "
+                                     f"invalid bytes): read as {decoded.encoding} with "
                                      "replacement characters"))
     text = decoded.text
     detectors = [d for d in DETECTORS if enabled is None or d.rules & enabled]

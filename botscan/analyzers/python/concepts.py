@@ -34,7 +34,7 @@ def name_matches(pattern: str, qualname: str) -> bool:
     name_parts = qualname.split(".")
     if len(pattern_parts) != len(name_parts):
         return False
-    return all(_segment_matches(p, n) for p, n in zip(pattern_parts, name_parts))
+    return all(_segment_matches(p, n) for p, n in zip(pattern_parts, name_parts, strict=False))
 
 
 def matches_any(patterns: Iterable[str], qualname: str | None) -> bool:

@@ -21,8 +21,8 @@ from botscan.analyzers.python.engine import (
     ParamEvent,
 )
 from botscan.analyzers.python.symbols import dotted_name, literal_value
-from botscan.model import Confidence
 from botscan.credentials import choose_rule, message
+from botscan.model import Confidence
 from botscan.redact import redact
 
 _ENV_GETTERS = ("os.getenv", "os.environ.get", "os.environ.setdefault", "os.getenvb")

@@ -17,7 +17,6 @@ import libcst as cst
 from botscan.analyzers.python import concepts
 from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
 from botscan.analyzers.python.symbols import StringParts, dotted_name, literal_value
-from botscan.model import Confidence
 
 _SCHEMES = ("http://", "ws://")
 _UNKNOWN = "\x00"
@@ -116,9 +115,7 @@ def _is_prose(node: cst.CSTNode, parents: list[cst.CSTNode], ctx: FileContext,
                 return False
             method = ancestor.func.attr.value if isinstance(ancestor.func, cst.Attribute) \
                 else None
-            if concepts.is_message_call(target, method):
-                return True
-            return False
+            return bool(concepts.is_message_call(target, method))
         if isinstance(ancestor, (cst.SimpleStatementLine, cst.IndentedBlock)):
             break
     return False

@@ -11,8 +11,9 @@ the parse itself.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -198,7 +199,7 @@ class _Walker(cst.CSTVisitor):
     def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
             if len(target.elements) == len(value.elements):
-                for t, v in zip(target.elements, value.elements):
+                for t, v in zip(target.elements, value.elements, strict=False):
                     self._bind_target(t.value, v.value)
             return
         self.events.assigns.append(AssignEvent(target, value, self.scope))
@@ -247,7 +248,7 @@ def _decorator_name(decorator: cst.Decorator) -> str:
     return expr.value if isinstance(expr, cst.Name) else ""
 
 
-_HANDLERS = {
+_HANDLERS: dict[type[cst.CSTNode], Callable[[_Walker, Any], None]] = {
     cst.ClassDef: _Walker._class,
     cst.FunctionDef: _Walker._function,
     cst.Import: _Walker._import,
@@ -301,13 +302,18 @@ def run_detectors(
     walker = _Walker(detectors)
     module.visit(walker)
     ev = walker.events
+    streams: dict[str, Sequence[Any]] = {
+        "on_assign": ev.assigns, "on_call": ev.calls, "on_dict": ev.dicts,
+        "on_param": ev.params, "on_string": ev.strings, "on_name": ev.names,
+    }
     for detector in detectors:
-        _dispatch(detector.on_assign, ev.assigns, ctx)
-        _dispatch(detector.on_call, ev.calls, ctx)
-        _dispatch(detector.on_dict, ev.dicts, ctx)
-        _dispatch(detector.on_param, ev.params, ctx)
-        _dispatch(detector.on_string, ev.strings, ctx)
-        _dispatch(detector.on_name, ev.names, ctx)
+        for hook_name, events in streams.items():
+            # Skip the base class's no-op hooks: most detectors use two or three of them.
+            if getattr(type(detector), hook_name) is getattr(Detector, hook_name):
+                continue
+            hook = getattr(detector, hook_name)
+            for event in events:
+                hook(event, ctx)
     if not ctx.reports:
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -320,7 +326,3 @@ def run_detectors(
         placed.setdefault(key, (report, where))
     return list(placed.values())
 
-
-def _dispatch(hook: object, events: Iterable[object], ctx: FileContext) -> None:
-    for event in events:
-        hook(event, ctx)  # type: ignore[operator]
