@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -115,9 +116,27 @@ def _placeholder_tables() -> tuple[frozenset[str], tuple[re.Pattern[str], ...], 
 def is_placeholder(value: str) -> bool:
     exact, regexes, _ = _placeholder_tables()
     stripped = value.strip()
-    if stripped.lower() in exact:
+    if stripped.lower() in exact or _mostly_sequential(stripped):
         return True
     return any(r.search(stripped) for r in regexes)
+
+
+def _mostly_sequential(value: str) -> bool:
+    """`abc123def456ghi789`, `12345678abcdefgh`: typed by a person to look like a key.
+
+    In a random key about one adjacent pair in 60 is consecutive; here most are.
+    """
+    lowered = value.lower()
+    if len(lowered) < 8:
+        return False
+    steps = sum(1 for a, b in itertools.pairwise(lowered) if ord(b) - ord(a) == 1)
+    return steps >= 0.4 * (len(lowered) - 1)
+
+
+@functools.cache
+def _password_dummies() -> re.Pattern[str]:
+    return re.compile(catalog.knowledge("credentials")["placeholder"]["password_dummies"],
+                      re.IGNORECASE)
 
 
 def is_public_sample(value: str) -> bool:
@@ -185,7 +204,7 @@ def is_secret_value(value: str, kind: str) -> bool:
     if "://" in v or _PATH_LIKE.search(v) or _TEMPLATE.search(v):
         return False
     if kind in (PASSWORD, PASSPHRASE):
-        if len(v) < 6 or "\n" in v or len(v) > 200:
+        if len(v) < 6 or "\n" in v or len(v) > 200 or _password_dummies().search(v):
             return False
         # ENV_VAR_NAMES and snake_case_words are names, not passwords.
         return not re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+|[a-z]+(_[a-z]+)+", v)

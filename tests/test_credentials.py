@@ -112,3 +112,13 @@ def test_redaction_shows_four_characters_length_and_hash() -> None:
 )
 def test_host_classes(host: str, expected: str | None) -> None:
     assert classify_host(host) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [("abc123def456ghi789", cred.KEY_ID), ("1234567890abcdefghij", cred.SECRET),
+     ("SuperSecurePassword1!", cred.PASSWORD), ("WrongPassword", cred.PASSWORD),
+     ("testpass123", cred.PASSWORD)],
+)
+def test_values_a_person_typed_to_look_like_keys(value: str, kind: str) -> None:
+    assert not cred.is_secret_value(value, kind)

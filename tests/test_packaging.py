@@ -1,7 +1,7 @@
 """The catalog ships inside the package: a plain (non-editable) install must find `checks/`.
 
-Building the wheel (in pip's isolated build environment) proves the packaging; `.ci/run` also installs it into a fresh
-virtualenv and scans a fixture bot with it.
+Building the wheel (in pip's isolated build environment) proves the packaging; `.ci/run` also
+installs it into a fresh virtualenv and scans a fixture bot with it.
 """
 
 from __future__ import annotations

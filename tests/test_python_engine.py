@@ -148,3 +148,26 @@ def test_python2_source_falls_back_to_text_and_still_finds_the_key() -> None:
     result = analyze_python("old.py", source, Options())
     assert [(f.location.line, f.rule_id) for f in result.findings] == [(3, "BOT101")]
     assert [n.kind.value for n in result.notices] == ["not-parsed"]
+
+
+def test_test_code_keeps_real_keys_but_not_mock_urls_or_dummy_passwords() -> None:
+    source = textwrap.dedent("""
+        import requests
+        API_SECRET = "Zq3Lk9Xv2Bn8Mw4Pt7Rs1Yh6Jd5Fg0Qc"
+        PASSWORD = "Tr4d1ng!Pass"
+        requests.get("http://mock-exchange.io/api", verify=False)
+    """).encode()
+    in_tests = analyze_python("tests/test_bot.py", source, Options())
+    in_bot = analyze_python("bot/run.py", source, Options())
+    assert [f.rule_id for f in in_tests.findings] == ["BOT101"]
+    assert [f.rule_id for f in in_bot.findings] == ["BOT101", "BOT108", "BOT401", "BOT404"]
+
+
+def test_links_for_people_are_not_connections() -> None:
+    found = _rules("""
+        _SQL_DOCS_URL = "http://docs.sqlalchemy.org/en/latest/core/engines.html"
+        HOMEPAGE = "http://freqtrade.io"
+        REFERENCE = "http://doc.example-lib.io/api"
+        FEED = "http://feed.example-lib.io/api"
+    """)
+    assert found == [(5, "BOT401")]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botscan import catalog
+from botscan.credentials import split_words
 
 _EXCHANGE_ID = re.compile(r"^([a-z][a-z0-9_]*|\*)$")
 
@@ -160,6 +161,11 @@ def is_message_call(qualname: str | None, method: str | None) -> bool:
     if matches_any(table["patterns"], qualname):
         return True
     return method is not None and method in table["methods"]
+
+
+def is_link_name(name: str) -> bool:
+    """A name that holds a link for people to read (`DOCS_URL`, `homepage`)."""
+    return bool(set(split_words(name)).intersection(_transport()["message"]["target_words"]))
 
 
 def is_message_keyword(keyword: str) -> bool:

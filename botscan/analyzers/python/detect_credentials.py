@@ -201,6 +201,8 @@ class CredentialDetector(Detector):
 
     def _report(self, ctx: FileContext, kind: str, info: cred.CredentialName, name: str,
                 value_node: cst.BaseExpression, where: str) -> None:
+        if ctx.is_test and kind in (cred.PASSWORD, cred.PASSPHRASE):
+            return  # human-chosen test passwords are dummies (see botscan.testcode)
         if kind == cred.PRIVATE_KEY:
             keypair = _int_list(value_node)
             if keypair is not None:

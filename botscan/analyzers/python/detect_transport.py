@@ -42,7 +42,8 @@ def classify_host(host: str) -> str | None:
     labels = host.split(".")
     if host in table["loopback_names"] or labels[-1] in table["loopback_tlds"]:
         return None
-    if labels[-1] in table["documentation_tlds"]:
+    if labels[-1] in table["documentation_tlds"] or \
+            host.startswith(tuple(table["documentation_host_prefixes"])):
         return None
     if _in_domains(host, table["documentation_domains"]) or \
             _in_domains(host, table["namespace_domains"]):
@@ -100,6 +101,11 @@ def _is_prose(node: cst.CSTNode, parents: list[cst.CSTNode], ctx: FileContext,
     parent = parents[-1] if parents else None
     if isinstance(parent, cst.Expr):
         return True  # a docstring or a bare string statement
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)):
+        targets = parent.targets if isinstance(parent, cst.Assign) else [parent]
+        names = " ".join(dotted_name(t.target) or "" for t in targets)
+        if concepts.is_link_name(names):
+            return True
     for ancestor in reversed(parents):
         if isinstance(ancestor, (cst.Comparison, cst.ComparisonTarget, cst.Raise,
                                  cst.Subscript, cst.Assert)):
@@ -129,6 +135,8 @@ def _is_false(node: cst.BaseExpression) -> bool:
 
 class TransportDetector(Detector):
     rules = frozenset({"BOT401", "BOT402", "BOT403", "BOT404", "BOT405"})
+    # Test code talks to mock servers and fixtures, and never runs in production.
+    runs_on_tests = False
     names_wanted = frozenset({"CERT_NONE", "_create_unverified_context"})
 
     def string_wanted(self, raw: str) -> bool:

@@ -20,6 +20,7 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from botscan.analyzers.python.symbols import Assigned, Resolver, Scope, bind_import
 from botscan.model import Confidence
+from botscan.testcode import is_test_path
 
 ANCESTORS_KEPT = 6
 
@@ -67,6 +68,7 @@ class FileContext:
 
     def __init__(self, path: str, options: Options) -> None:
         self.path = path
+        self.is_test = is_test_path(path)
         self.options = options
         self.resolver = Resolver()
         self.reports: list[Report] = []
@@ -95,6 +97,8 @@ class Detector:
 
     rules: frozenset[str] = frozenset()
     names_wanted: frozenset[str] = frozenset()
+    runs_on_tests = True
+    """False for detectors whose findings mean nothing in test code (see botscan.testcode)."""
 
     def string_wanted(self, raw: str) -> bool:
         return False
@@ -299,6 +303,8 @@ def run_detectors(
     module: cst.Module, detectors: Sequence[Detector], ctx: FileContext
 ) -> list[tuple[Report, CodeRange]]:
     """Traverse once, let every detector look at the events, and place what they reported."""
+    if ctx.is_test:
+        detectors = [d for d in detectors if d.runs_on_tests]
     walker = _Walker(detectors)
     module.visit(walker)
     ev = walker.events
