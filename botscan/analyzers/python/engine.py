@@ -11,6 +11,8 @@ the parse itself.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,11 +134,32 @@ class Events:
     names: list[Event] = field(default_factory=list)
 
 
-class _Walker(cst.CSTVisitor):
-    """The single traversal: scopes and bindings, plus the events detectors asked for."""
+# Fields that only hold formatting (whitespace, commas, parentheses, operators' tokens): the
+# traversal never needs to enter them.
+_FORMATTING_FIELDS = frozenset({
+    "lpar", "rpar", "comma", "semicolon", "leading_lines", "lines_after_decorators", "header",
+    "footer", "newline", "equal", "colon", "dot", "star", "operator", "asynchronous",
+    "whitespace", "trailing_whitespace", "first_line", "empty_lines", "indent",
+})
+
+
+@functools.cache
+def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
+    return tuple(
+        f.name for f in dataclasses.fields(node_type)  # type: ignore[arg-type]
+        if f.name not in _FORMATTING_FIELDS and not f.name.startswith("whitespace")
+    )
+
+
+class _Walker:
+    """The single traversal: scopes and bindings, plus the events detectors asked for.
+
+    It walks the tree itself, with an explicit stack, instead of `module.visit()`: libcst's
+    visitor machinery rebuilds every node as it goes and costs several times the parse, and
+    recursion would stop at Python's recursion limit on deep but legal code.
+    """
 
     def __init__(self, detectors: Sequence[Detector]) -> None:
-        super().__init__()
         self.module_scope = Scope("module", None)
         self.scope = self.module_scope
         self.stack: list[cst.CSTNode] = []
@@ -145,17 +168,30 @@ class _Walker(cst.CSTVisitor):
         self.names_wanted = frozenset().union(*(d.names_wanted for d in detectors))
         self._scope_nodes: dict[cst.CSTNode, Scope] = {}
 
-    # The generic hooks keep the ancestor stack; typed handlers are looked up in a table.
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.stack.append(node)
-        handler = _HANDLERS.get(type(node))
-        if handler is not None:
-            handler(self, node)
-        return True
+    def walk(self, module: cst.Module) -> None:
+        todo: list[tuple[cst.CSTNode, bool]] = [(module, False)]
+        while todo:
+            node, leaving = todo.pop()
+            if leaving:
+                self._leave(node)
+                continue
+            self.stack.append(node)
+            handler = _HANDLERS.get(type(node))
+            if handler is not None:
+                handler(self, node)
+            todo.append((node, True))
+            children: list[cst.CSTNode] = []
+            for name in _child_fields(type(node)):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    children.append(value)
+                elif isinstance(value, (tuple, list)):
+                    children.extend(v for v in value if isinstance(v, cst.CSTNode))
+            todo.extend((child, False) for child in reversed(children))
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def _leave(self, node: cst.CSTNode) -> None:
         self.stack.pop()
-        scope = self._scope_nodes.pop(original_node, None)
+        scope = self._scope_nodes.pop(node, None)
         if scope is not None and scope.parent is not None:
             self.scope = scope.parent
 
@@ -306,7 +342,7 @@ def run_detectors(
     if ctx.is_test:
         detectors = [d for d in detectors if d.runs_on_tests]
     walker = _Walker(detectors)
-    module.visit(walker)
+    walker.walk(module)
     ev = walker.events
     streams: dict[str, Sequence[Any]] = {
         "on_assign": ev.assigns, "on_call": ev.calls, "on_dict": ev.dicts,
