@@ -146,7 +146,7 @@ _FORMATTING_FIELDS = frozenset({
 @functools.cache
 def _child_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
     return tuple(
-        f.name for f in dataclasses.fields(node_type)  # type: ignore[arg-type]
+        f.name for f in dataclasses.fields(node_type)
         if f.name not in _FORMATTING_FIELDS and not f.name.startswith("whitespace")
     )
 
