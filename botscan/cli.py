@@ -60,7 +60,25 @@ def _split(values: Iterable[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """Click prints usage errors as a Usage/Try/Error block; botscan promises one line."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            if exc.ctx is not None and not sys.argv[1:]:
+                click.echo(exc.ctx.get_help())  # plain `botscan`: show what it can do
+                sys.exit(0)
+            _fail(exc.format_message())
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _fail("aborted")
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="botscan")
 def main() -> None:
     """botscan: find what in a trading bot can leak your exchange keys or move your funds."""

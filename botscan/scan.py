@@ -56,6 +56,14 @@ def _analyze(task: _Task) -> tuple[list[Finding], list[Notice]]:
     return result.findings, result.notices
 
 
+def _analyze_as_text(task: _Task) -> tuple[list[Finding], list[Notice]]:
+    from botscan.analyzers.python.analyzer import analyze_as_text
+
+    with open(task.abspath, "rb") as handle:
+        data = handle.read()
+    return analyze_as_text(task.path, data, task.enabled).findings, []
+
+
 def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
     """Scan files and directories; raises FileNotFoundError for a path that does not exist."""
     options = options or ScanOptions()
@@ -72,17 +80,31 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
     analyzer_options = Options(extra_credential_names=options.credential_names)
     tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled) for f in files]
     findings: list[Finding] = []
+    failed: dict[int, pool.Failure] = {}
     for index, outcome in pool.run(_analyze, tasks, jobs=options.jobs,
                                    timeout=options.file_timeout,
                                    memory_limit=WORKER_MEMORY_BYTES):
         if isinstance(outcome, pool.Failure):
-            kind = NoticeKind.TIMEOUT if outcome.reason == "timeout" else NoticeKind.CRASH
-            notices.append(Notice(tasks[index].path, kind,
-                                  f"not analysed: {outcome.detail}"))
+            failed[index] = outcome
             continue
-        file_findings, file_notices = outcome
-        findings.extend(file_findings)
-        notices.extend(file_notices)
+        findings.extend(outcome[0])
+        notices.extend(outcome[1])
+    # A file that crashed or stalled the analyzer is still searched for credentials as text
+    # (in a worker, with its own deadline), so a hostile file cannot hide a key that way.
+    retry = [tasks[i] for i in sorted(failed)]
+    text_done: set[int] = set()
+    for index, outcome in pool.run(_analyze_as_text, retry, jobs=options.jobs,
+                                   timeout=options.file_timeout,
+                                   memory_limit=WORKER_MEMORY_BYTES):
+        if not isinstance(outcome, pool.Failure):
+            findings.extend(outcome[0])
+            text_done.add(index)
+    for position, index in enumerate(sorted(failed)):
+        failure = failed[index]
+        kind = NoticeKind.TIMEOUT if failure.reason == "timeout" else NoticeKind.CRASH
+        fallback = "; scanned as text for credentials only" if position in text_done else ""
+        notices.append(Notice(tasks[index].path, kind,
+                              f"not analysed: {failure.detail}{fallback}"))
     findings.sort(key=Finding.sort_key)
     notices.sort(key=lambda n: (n.path, n.kind.value))
     return ScanResult(

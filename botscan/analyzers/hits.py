@@ -18,6 +18,7 @@ from botscan.model import Confidence, Finding, Location
 from botscan.redact import redact_text
 
 SNIPPET_MAX = 240
+_QUOTED = re.compile(r"""(["'])(.*?)\1""")
 _SUPPRESS = re.compile(
     r"#\s*botscan:\s*ignore(?:\[(?P<ids>[^\]]*)\])?(?:\s*--\s*(?P<reason>.*\S))?", re.IGNORECASE
 )
@@ -66,9 +67,14 @@ def snippet(lines: Sequence[str], line: int, secrets: Sequence[str]) -> str:
     text = lines[line - 1].strip()
     pieces: list[str] = []
     for secret in secrets:
-        # A multi-line secret (PEM, an int array) shows up on this line only in part.
-        pieces.extend(p.strip() for p in secret.splitlines() if len(p.strip()) >= 8)
         pieces.append(secret)
+        if secret in text:
+            continue
+        # The secret is on this line only in parts: a line of a PEM block or an int array, or
+        # one of several implicitly concatenated literals ("Ab8X…" "Mk9H…").
+        pieces.extend(p.strip() for p in secret.splitlines() if len(p.strip()) >= 8)
+        pieces.extend(m.group(2) for m in _QUOTED.finditer(text)
+                      if len(m.group(2)) >= 4 and m.group(2) in secret)
     text = redact_text(text, pieces)
     if len(text) > SNIPPET_MAX:
         text = text[: SNIPPET_MAX - 1] + "…"

@@ -74,6 +74,13 @@ def analyze_python(path: str, data: bytes, options: Options,
     return result
 
 
+def analyze_as_text(path: str, data: bytes, enabled: frozenset[str] | None = None) -> FileResult:
+    """Credentials only, by text: for a file whose full analysis crashed or timed out."""
+    text = decode_python(data).text
+    hits = [h for h in text_credentials.scan_text(text) if enabled is None or h.rule_id in enabled]
+    return FileResult(findings=finalize(path, text, hits))
+
+
 def _parsed_hits(path: str, text: str, options: Options,
                  detectors: list[Detector]) -> list[Hit]:
     module = parse(text)

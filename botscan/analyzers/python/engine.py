@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -317,6 +318,11 @@ def check_pathological(text: str) -> None:
     recursion. Sources it rejects for those reasons are not valid Python anyway, so they are
     scanned as text. Ordinary syntax errors (Python 2, newer syntax) pass through to libcst.
     """
+    previous = sys.getrecursionlimit()
+    # At Python's default limit, ast.parse refuses trees more than ~2,000 levels deep, where
+    # libcst's time, quadratic in an operator chain's length, is still about a second.
+    # Workers raise the limit for other work, so it is pinned here.
+    sys.setrecursionlimit(AST_RECURSION_LIMIT)
     try:
         ast.parse(text)
     except SyntaxError as exc:
@@ -327,6 +333,11 @@ def check_pathological(text: str) -> None:
         raise Pathological(type(exc).__name__) from None
     except ValueError:  # null bytes: not Python source
         raise Pathological("source contains null bytes") from None
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+AST_RECURSION_LIMIT = 1000
 
 
 def parse(text: str) -> cst.Module:
