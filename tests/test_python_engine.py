@@ -7,6 +7,7 @@ shows up here by name rather than as a missing finding somewhere in the fixtures
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import libcst as cst
 import pytest
@@ -21,6 +22,7 @@ from botscan.analyzers.python.engine import (
     parse,
     run_detectors,
 )
+from botscan.scan import ScanOptions, scan
 
 
 class _CallRecorder(Detector):
@@ -171,3 +173,17 @@ def test_links_for_people_are_not_connections() -> None:
         FEED = "http://feed.example-lib.io/api"
     """)
     assert found == [(5, "BOT401")]
+
+
+def test_names_rebound_many_times_cannot_stall_the_analyzer(tmp_path: Path) -> None:
+    """Generated code rebinds names in cycles; resolution must stay linear, or a file could
+    hide a plain-text exchange URL behind a timeout."""
+    blocks = [
+        f"class NS:\n    class E{i}(Exception): pass\n    E{i}.X = E{i}\nE{i} = NS.E{i}\ndel NS\n"
+        for i in range(40)
+    ]
+    tail = 'import requests\nrequests.get("http://api.binance.com/api/v3/account", verify=False)\n'
+    (tmp_path / "gen.py").write_text("\n".join(blocks) + tail)
+    result = scan([tmp_path], ScanOptions(jobs=1, file_timeout=20))
+    assert sorted(f.rule_id for f in result.findings) == ["BOT403", "BOT404"]
+    assert result.notices == []

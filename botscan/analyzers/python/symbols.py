@@ -114,11 +114,30 @@ def bind_import(scope: Scope, node: cst.Import | cst.ImportFrom) -> None:
 
 
 class Resolver:
-    """Answers `qualname` and `string_parts` queries against the module's scopes."""
+    """Answers `qualname` and `string_parts` queries against the module's scopes.
+
+    Answers are memoised per (expression, scope), and an expression being resolved counts as
+    unknown to itself: without that, a name rebound many times (generated code does this)
+    makes resolution exponential, and a file could stall the analyzer to hide what else it
+    holds.
+    """
+
+    def __init__(self) -> None:
+        self._qualnames: dict[tuple[int, int], str | None] = {}
+        self._strings: dict[tuple[int, int], StringParts | None] = {}
 
     def qualname(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
         if depth > _MAX_DEPTH:
             return None
+        key = (id(node), id(scope))
+        if key in self._qualnames:
+            return self._qualnames[key]
+        self._qualnames[key] = None  # in progress: a cycle resolves to "unknown"
+        result = self._qualname(node, scope, depth)
+        self._qualnames[key] = result
+        return result
+
+    def _qualname(self, node: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
         if isinstance(node, cst.Name):
             return self._name(node.value, scope, depth)
         if isinstance(node, cst.Attribute):
@@ -205,6 +224,18 @@ class Resolver:
         """Evaluate a string expression; None when `node` is not a string expression."""
         if depth > _MAX_DEPTH:
             return [None]
+        key = (id(node), id(scope))
+        if key in self._strings:
+            cached = self._strings[key]
+            return list(cached) if cached is not None else None
+        self._strings[key] = [None]  # in progress: a cycle is an unknown part
+        result = self._string_parts(node, scope, depth)
+        self._strings[key] = result
+        return list(result) if result is not None else None
+
+    def _string_parts(
+        self, node: cst.BaseExpression, scope: Scope, depth: int
+    ) -> StringParts | None:
         if isinstance(node, cst.SimpleString):
             value = literal_value(node)
             return [value] if value is not None else [None]
