@@ -154,6 +154,8 @@ _HEX = re.compile(r"^(0x)?[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EVM_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _BASE58_KEY = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{86,88}$")
+_EVM_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_XRPL_KEY = re.compile(r"^(ED|00)[0-9A-F]{64}$")
 _WIF = re.compile(r"^[5KLc9][1-9A-HJ-NP-Za-km-z]{50,51}$")
 _XPRV = re.compile(r"^[xtyzuv]prv[1-9A-HJ-NP-Za-km-z]{100,112}$")
 _PEM_PRIVATE = re.compile(
@@ -183,6 +185,8 @@ def wallet_key_format(value: str) -> str | None:
         return "evm" if len(set(body.lower())) > 4 else None
     if _PEM_PRIVATE.search(v):
         return "pem"
+    if _XRPL_KEY.match(v):
+        return "xrpl"
     if _XPRV.match(v):
         return "xprv"
     if _WIF.match(v):
@@ -201,8 +205,8 @@ def is_secret_value(value: str, kind: str) -> bool:
         return True
     if kind == MNEMONIC:
         return seed_phrase(v) is not None
-    if "://" in v or _PATH_LIKE.search(v) or _TEMPLATE.search(v):
-        return False
+    if "://" in v or _PATH_LIKE.search(v) or _TEMPLATE.search(v) or _EVM_ADDRESS.match(v):
+        return False  # URLs, paths, templates, and public wallet addresses
     if kind in (PASSWORD, PASSPHRASE):
         if len(v) < 6 or "\n" in v or len(v) > 200 or _password_dummies().search(v):
             return False
@@ -255,7 +259,7 @@ def seed_phrase(text: str) -> str | None:
         entropy = m.to_entropy(words)
     except (ValueError, LookupError):
         return None
-    if len(set(entropy)) <= 2:
+    if len(set(entropy)) <= 2 or is_public_sample(words):
         return None
     return words
 
@@ -288,8 +292,8 @@ def choose_rule(kind: str, name: CredentialName, value: str) -> str | None:
         return "BOT101"
     if kind == PASSWORD:
         return "BOT101" if name.exchange and not name.non_exchange else "BOT108"
-    if name.non_exchange:
-        return "BOT108"
+    if name.non_exchange or (kind == TOKEN and not name.exchange):
+        return "BOT108"  # a session, licence or service token is not an exchange key
     return "BOT102" if kind == KEY_ID else "BOT101"
 
 
