@@ -12,6 +12,7 @@ from pathlib import Path
 
 from botscan import catalog, pool
 from botscan.analyzers.python.engine import Options
+from botscan.analyzers.text_credentials import config_syntax
 from botscan.model import Finding, Notice, NoticeKind, ScanResult
 from botscan.sources.walker import FileKind, SourceFile, walk
 
@@ -42,16 +43,21 @@ class _Task:
     abspath: str
     options: Options
     enabled: frozenset[str]
+    python: bool
+    """Python source (the libcst analyzer) or a config file (the text credential scan)."""
 
 
 def _analyze(task: _Task) -> tuple[list[Finding], list[Notice]]:
     from botscan.analyzers.python.analyzer import analyze_python
+    from botscan.analyzers.text_credentials import analyze_config
 
     try:
         with open(task.abspath, "rb") as handle:
             data = handle.read()
     except OSError as exc:
         return [], [Notice(task.path, NoticeKind.UNREADABLE, f"cannot read: {exc.strerror}")]
+    if not task.python:
+        return analyze_config(task.path, data, task.enabled)
     result = analyze_python(task.path, data, task.options, task.enabled)
     return result.findings, result.notices
 
@@ -64,6 +70,10 @@ def _analyze_as_text(task: _Task) -> tuple[list[Finding], list[Notice]]:
     return analyze_as_text(task.path, data, task.enabled).findings, []
 
 
+def _analysable(path: str) -> bool:
+    return path.endswith((".py", ".pyw", ".pyi")) or config_syntax(path) is not None
+
+
 def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
     """Scan files and directories; raises FileNotFoundError for a path that does not exist."""
     options = options or ScanOptions()
@@ -74,11 +84,15 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
     for item in walk(paths, exclude=options.exclude,
                      use_default_excludes=options.use_default_excludes):
         if isinstance(item, Notice):
-            notices.append(item)
-        elif item.kind is FileKind.PYTHON:
+            # A size notice matters only for a file botscan would have read (not a wheel).
+            if item.kind is not NoticeKind.TOO_LARGE or _analysable(item.path):
+                notices.append(item)
+        elif item.kind is FileKind.PYTHON or (
+                item.kind is FileKind.TEXT and config_syntax(item.path) is not None):
             files.append(item)
     analyzer_options = Options(extra_credential_names=options.credential_names)
-    tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled) for f in files]
+    tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled,
+                   f.kind is FileKind.PYTHON) for f in files]
     findings: list[Finding] = []
     failed: dict[int, pool.Failure] = {}
     for index, outcome in pool.run(_analyze, tasks, jobs=options.jobs,

@@ -187,3 +187,16 @@ def test_names_rebound_many_times_cannot_stall_the_analyzer(tmp_path: Path) -> N
     result = scan([tmp_path], ScanOptions(jobs=1, file_timeout=20))
     assert sorted(f.rule_id for f in result.findings) == ["BOT403", "BOT404"]
     assert result.notices == []
+
+
+def test_config_files_are_read_and_example_files_are_not(tmp_path: Path) -> None:
+    secret = "Rk9TmQ2vX7pL4wZ8cN1bY6hJ3dF5gS0aKe2Uq9Wr"
+    (tmp_path / "config.json").write_text(
+        '{"exchange": {"name": "binance", "secret": "' + secret + '"}}\n')
+    (tmp_path / ".env").write_text(f"EXCHANGE=binance\nBINANCE_API_SECRET={secret}\n")
+    (tmp_path / "config.example.json").write_text('{"secret": "' + secret + '"}\n')
+    (tmp_path / "big.whl").write_bytes(b"\0" * 2_100_000)
+    result = scan([tmp_path], ScanOptions(jobs=1))
+    assert sorted((f.location.path, f.rule_id) for f in result.findings) == [
+        (".env", "BOT101"), ("config.json", "BOT101")]
+    assert result.notices == []  # a large wheel is not something botscan would have read

@@ -28,6 +28,7 @@ from botscan.model import Finding, Notice, NoticeKind
 from botscan.sources.decode import decode_python
 
 DETECTORS: tuple[Detector, ...] = (CredentialDetector(), TransportDetector())
+_TEXT_NOTE = " (found by text scan)"
 PARSE_CAP_BYTES = 1_000_000
 """libcst needs ~500 bytes of memory per byte of source: larger files are scanned as text."""
 
@@ -54,7 +55,7 @@ def analyze_python(path: str, data: bytes, options: Options,
         result.notices.append(Notice(path, NoticeKind.TOO_LARGE,
                                      f"{len(data):,} bytes is over the {PARSE_CAP_BYTES:,}-byte "
                                      "parse limit: scanned as text for credentials only"))
-        hits = text_credentials.scan_text(text)
+        hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
     else:
         try:
             hits = _parsed_hits(path, text, options, detectors)
@@ -62,12 +63,12 @@ def analyze_python(path: str, data: bytes, options: Options,
             result.notices.append(Notice(path, NoticeKind.PATHOLOGICAL,
                                          f"not parsed ({exc}): scanned as text for credentials "
                                          "only"))
-            hits = text_credentials.scan_text(text)
+            hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
         except (cst.ParserSyntaxError, SyntaxError, RecursionError, ValueError) as exc:
             result.notices.append(Notice(path, NoticeKind.NOT_PARSED,
                                          f"not parsed as Python 3 ({_describe(exc)}): scanned "
                                          "as text for credentials only"))
-            hits = text_credentials.scan_text(text)
+            hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
     if enabled is not None:
         hits = [h for h in hits if h.rule_id in enabled]
     result.findings = finalize(path, text, hits)
@@ -77,7 +78,8 @@ def analyze_python(path: str, data: bytes, options: Options,
 def analyze_as_text(path: str, data: bytes, enabled: frozenset[str] | None = None) -> FileResult:
     """Credentials only, by text: for a file whose full analysis crashed or timed out."""
     text = decode_python(data).text
-    hits = [h for h in text_credentials.scan_text(text) if enabled is None or h.rule_id in enabled]
+    hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
+    hits = [h for h in hits if enabled is None or h.rule_id in enabled]
     return FileResult(findings=finalize(path, text, hits))
 
 
