@@ -116,6 +116,51 @@ class Notice:
     message: str
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """One place that shows a capability: a call at `path:line`."""
+
+    path: str
+    line: int
+    call: str
+
+
+@dataclass
+class Capability:
+    """Something the bot does with an exchange account or wallet, with its evidence.
+
+    Names: read, trade, transfer, withdraw, keys (API-key or permission management),
+    onchain (signs or sends blockchain transactions).
+    """
+
+    name: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Advisory:
+    id: str
+    aliases: tuple[str, ...] = ()
+    fix_versions: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass
+class Dependency:
+    """A declared dependency and what the audit learnt about it (one row of the table)."""
+
+    name: str
+    version: str | None
+    """The exact pinned version, or None when the manifest does not pin one."""
+    manifest: str
+    line: int
+    advisories: list[Advisory] = field(default_factory=list)
+    fix: str | None = None
+    """"upgrade requests to 2.20.0 or later", when an advisory has a fixed version."""
+    audited: bool = False
+    skip_reason: str | None = None
+
+
 @dataclass
 class ScanResult:
     findings: list[Finding]
@@ -123,6 +168,8 @@ class ScanResult:
     files_scanned: int
     duration_seconds: float
     roots: list[str]
+    capabilities: list[Capability] = field(default_factory=list)
+    dependencies: list[Dependency] = field(default_factory=list)
 
     @property
     def active(self) -> list[Finding]:
