@@ -56,6 +56,10 @@ class CredentialName:
     """The name (or its context) ties it to an exchange or API account."""
     non_exchange: bool
     """The name says database, dashboard, JWT…: a credential that is not an exchange key."""
+    strong: bool = True
+    """Matched by an unambiguous spelling (`api_secret`, `access_token`), not only by a short
+    word that also has other meanings (`token` of an asset, `seed` of a random generator, `pwd`
+    of a directory)."""
 
 
 @functools.cache
@@ -85,9 +89,11 @@ def classify_name(
     joined = "".join(words)
     kinds, table = _name_tables()
     kind = next((k for n, k in extra_names if n.lower() == name.lower()), None)
+    strong = kind is not None
     if kind is None:
         for candidate, contains, kind_words in kinds:
-            if any(c in joined for c in contains) or kind_words.intersection(words):
+            strong = any(c in joined for c in contains)
+            if strong or kind_words.intersection(words):
                 kind = candidate
                 break
     if kind is None:
@@ -99,7 +105,7 @@ def classify_name(
     context_words = set(words) | set(split_words(context))
     exchange = bool(context_words.intersection(table["exchange"]["words"]))
     non_exchange = bool(context_words.intersection(negative["non_exchange"]))
-    return CredentialName(kind=kind, exchange=exchange, non_exchange=non_exchange)
+    return CredentialName(kind=kind, exchange=exchange, non_exchange=non_exchange, strong=strong)
 
 
 # --- values -----------------------------------------------------------------------------------

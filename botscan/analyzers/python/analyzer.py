@@ -15,6 +15,7 @@ import libcst as cst
 from botscan.analyzers import text_credentials
 from botscan.analyzers.hits import Hit, finalize
 from botscan.analyzers.python.detect_credentials import CredentialDetector
+from botscan.analyzers.python.detect_exposure import DebugSwitchDetector, ExposureDetector
 from botscan.analyzers.python.detect_transport import TransportDetector
 from botscan.analyzers.python.engine import (
     Detector,
@@ -27,7 +28,10 @@ from botscan.analyzers.python.engine import (
 from botscan.model import Finding, Notice, NoticeKind
 from botscan.sources.decode import decode_python
 
-DETECTORS: tuple[Detector, ...] = (CredentialDetector(), TransportDetector())
+DETECTORS: tuple[type[Detector], ...] = (
+    CredentialDetector, TransportDetector, ExposureDetector, DebugSwitchDetector,
+)
+"""Detector classes; each file gets fresh instances, so detectors may keep per-file state."""
 _TEXT_NOTE = " (found by text scan)"
 PARSE_CAP_BYTES = 1_000_000
 """libcst needs ~500 bytes of memory per byte of source: larger files are scanned as text."""
@@ -49,7 +53,7 @@ def analyze_python(path: str, data: bytes, options: Options,
                                      f"invalid bytes): read as {decoded.encoding} with "
                                      "replacement characters"))
     text = decoded.text
-    detectors = [d for d in DETECTORS if enabled is None or d.rules & enabled]
+    detectors = [d() for d in DETECTORS if enabled is None or d.rules & enabled]
     hits: list[Hit]
     if len(data) > PARSE_CAP_BYTES:
         result.notices.append(Notice(path, NoticeKind.TOO_LARGE,

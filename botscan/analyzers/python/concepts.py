@@ -101,6 +101,17 @@ def key_loader_kind(qualname: str | None) -> str | None:
     return None
 
 
+def key_loader_secret_attribute(receiver: str | None, attribute: str) -> bool:
+    """Is `receiver.attribute` the secret of a loaded wallet (`account.key`)?"""
+    if receiver is None or not receiver.endswith("()"):
+        return False
+    for raw in catalog.knowledge("clients")["key_loader"]:
+        if attribute in raw.get("secret_attributes", ()) and matches_any(raw["patterns"],
+                                                                          receiver[:-2]):
+            return True
+    return False
+
+
 @functools.cache
 def _transport() -> dict[str, Any]:
     return catalog.knowledge("transport")

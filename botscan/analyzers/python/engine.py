@@ -21,7 +21,14 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from botscan.analyzers.python.symbols import Assigned, Resolver, Scope, bind_import
+from botscan.analyzers.python.symbols import (
+    Assigned,
+    Defined,
+    Parameter,
+    Resolver,
+    Scope,
+    bind_import,
+)
 from botscan.model import Confidence
 from botscan.testcode import is_test_path
 
@@ -54,9 +61,11 @@ class Report:
     rule_id: str
     node: cst.CSTNode
     message: str
+    """May name the lines of `related` nodes as `@line0@`, `@line1@`…"""
     secrets: tuple[str, ...] = ()
     evidence: dict[str, object] = field(default_factory=dict)
     confidence: Confidence | None = None
+    related: tuple[cst.CSTNode, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,8 @@ class FileContext:
         self.options = options
         self.resolver = Resolver()
         self.reports: list[Report] = []
+        self.functions: dict[cst.FunctionDef, Scope] = {}
+        """Every function of the module, with its scope (filled by the traversal)."""
 
     def report(
         self,
@@ -85,10 +96,10 @@ class FileContext:
         secrets: Sequence[str] = (),
         evidence: dict[str, object] | None = None,
         confidence: Confidence | None = None,
+        related: Sequence[cst.CSTNode] = (),
     ) -> None:
-        self.reports.append(
-            Report(rule_id, node, message, tuple(secrets), dict(evidence or {}), confidence)
-        )
+        self.reports.append(Report(rule_id, node, message, tuple(secrets), dict(evidence or {}),
+                                   confidence, tuple(related)))
 
 
 class Detector:
@@ -124,6 +135,16 @@ class Detector:
     def on_name(self, ev: Event, ctx: FileContext) -> None:
         return None
 
+    def on_return(self, ev: Event, ctx: FileContext) -> None:
+        return None
+
+    def on_raise(self, ev: Event, ctx: FileContext) -> None:
+        return None
+
+    def finish(self, ctx: FileContext) -> None:
+        """Called once after every event: for conclusions that need the whole module."""
+        return None
+
 
 @dataclass
 class Events:
@@ -133,6 +154,8 @@ class Events:
     params: list[ParamEvent] = field(default_factory=list)
     strings: list[Event] = field(default_factory=list)
     names: list[Event] = field(default_factory=list)
+    returns: list[Event] = field(default_factory=list)
+    raises: list[Event] = field(default_factory=list)
 
 
 # Fields that only hold formatting (whitespace, commas, parentheses, operators' tokens): the
@@ -168,6 +191,9 @@ class _Walker:
         self.detectors = detectors
         self.names_wanted = frozenset().union(*(d.names_wanted for d in detectors))
         self._scope_nodes: dict[cst.CSTNode, Scope] = {}
+        self.functions: dict[cst.FunctionDef, Scope] = {}
+        """Every function of the module and its scope (detectors build summaries on it)."""
+        self.returns: dict[cst.FunctionDef, list[tuple[cst.Return, Scope]]] = {}
 
     def walk(self, module: cst.Module) -> None:
         todo: list[tuple[cst.CSTNode, bool]] = [(module, False)]
@@ -201,25 +227,25 @@ class _Walker:
 
     # --- scopes -------------------------------------------------------------------------------
     def _class(self, node: cst.ClassDef) -> None:
-        self.scope.bind(node.name.value, Assigned(node.name, self.scope))
+        self.scope.bind(node.name.value, Defined(node, self.scope))
         scope = Scope("class", self.scope, name=node.name.value)
         self._scope_nodes[node] = scope
         self.scope = scope
 
     def _function(self, node: cst.FunctionDef) -> None:
         parent = self.scope
-        scope = Scope("function", parent, name=node.name.value)
+        parent.bind(node.name.value, Defined(node, parent))
+        scope = Scope("function", parent, name=node.name.value, node=node)
+        self.functions[node] = scope
         if parent.kind == "class":
             decorators = {_decorator_name(d) for d in node.decorators}
             params = node.params.params
             if "staticmethod" not in decorators and params:
                 scope.owner = parent
                 scope.self_name = params[0].name.value
-        for param in (*node.params.posonly_params, *node.params.params,
-                      *node.params.kwonly_params):
-            if param.annotation is not None:
-                scope.bind(param.name.value,
-                           Assigned(param.annotation.annotation, parent, instance=True))
+        for param in _all_params(node.params):
+            annotation = param.annotation.annotation if param.annotation is not None else None
+            scope.bind(param.name.value, Parameter(param.name.value, scope, annotation))
             if param.default is not None:
                 self.events.params.append(ParamEvent(param, parent))
         self._scope_nodes[node] = scope
@@ -262,6 +288,14 @@ class _Walker:
     def _call(self, node: cst.Call) -> None:
         self.events.calls.append(self._event(node))
 
+    def _return(self, node: cst.Return) -> None:
+        self.events.returns.append(self._event(node))
+        if self.scope.node is not None:
+            self.returns.setdefault(self.scope.node, []).append((node, self.scope))
+
+    def _raise(self, node: cst.Raise) -> None:
+        self.events.raises.append(self._event(node))
+
     def _dict(self, node: cst.Dict) -> None:
         self.events.dicts.append(self._event(node))
 
@@ -284,6 +318,11 @@ class _Walker:
             self.events.names.append(self._event(node))
 
 
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    extra = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+    return [*params.posonly_params, *params.params, *params.kwonly_params, *extra]
+
+
 def _decorator_name(decorator: cst.Decorator) -> str:
     expr = decorator.decorator
     return expr.value if isinstance(expr, cst.Name) else ""
@@ -298,6 +337,8 @@ _HANDLERS: dict[type[cst.CSTNode], Callable[[_Walker, Any], None]] = {
     cst.AnnAssign: _Walker._ann_assign,
     cst.With: _Walker._with,
     cst.Call: _Walker._call,
+    cst.Return: _Walker._return,
+    cst.Raise: _Walker._raise,
     cst.Dict: _Walker._dict,
     cst.SimpleString: _Walker._string,
     cst.FormattedStringText: _Walker._string,
@@ -354,11 +395,14 @@ def run_detectors(
         detectors = [d for d in detectors if d.runs_on_tests]
     walker = _Walker(detectors)
     walker.walk(module)
+    ctx.resolver.returns = walker.returns
     ev = walker.events
     streams: dict[str, Sequence[Any]] = {
         "on_assign": ev.assigns, "on_call": ev.calls, "on_dict": ev.dicts,
         "on_param": ev.params, "on_string": ev.strings, "on_name": ev.names,
+        "on_return": ev.returns, "on_raise": ev.raises,
     }
+    ctx.functions = walker.functions
     for detector in detectors:
         for hook_name, events in streams.items():
             # Skip the base class's no-op hooks: most detectors use two or three of them.
@@ -367,6 +411,7 @@ def run_detectors(
             hook = getattr(detector, hook_name)
             for event in events:
                 hook(event, ctx)
+        detector.finish(ctx)
     if not ctx.reports:
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -375,6 +420,10 @@ def run_detectors(
         where = positions.get(report.node)
         if where is None:
             continue
+        for index, node in enumerate(report.related):
+            related = positions.get(node)
+            line = str(related.start.line) if related is not None else "?"
+            report.message = report.message.replace(f"@line{index}@", line)
         key = (report.rule_id, where.start.line, where.start.column)
         placed.setdefault(key, (report, where))
     return list(placed.values())

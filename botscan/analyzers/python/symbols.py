@@ -44,7 +44,25 @@ class Assigned:
     """True when the name holds an instance of `value` (with-items, type annotations)."""
 
 
-Binding = Imported | Assigned
+@dataclass(frozen=True)
+class Defined:
+    """A name bound by `def` or `class` in the scanned module itself."""
+
+    node: cst.FunctionDef | cst.ClassDef
+    scope: Scope
+    """The scope the definition stands in."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A function parameter: unknown, unless annotated with a type botscan can resolve."""
+
+    name: str
+    function: Scope
+    annotation: cst.BaseExpression | None = None
+
+
+Binding = Imported | Assigned | Defined | Parameter
 
 
 @dataclass(eq=False)
@@ -59,6 +77,8 @@ class Scope:
     """For a method: its class scope, so `self.x` resolves."""
     self_name: str = ""
     """For a method: the name of its first parameter (usually `self` or `cls`)."""
+    node: cst.FunctionDef | None = None
+    """For a function scope: its definition."""
 
     def bind(self, name: str, binding: Binding) -> None:
         self.bindings.setdefault(name, []).append(binding)
@@ -125,6 +145,22 @@ class Resolver:
     def __init__(self) -> None:
         self._qualnames: dict[tuple[int, int], str | None] = {}
         self._strings: dict[tuple[int, int], StringParts | None] = {}
+        self.returns: dict[cst.FunctionDef, list[tuple[cst.Return, Scope]]] = {}
+        """The return statements of each function of the module (filled by the traversal):
+        a call to a local factory is what the factory returns."""
+
+    def defined_function(self, func: cst.BaseExpression, scope: Scope) -> cst.FunctionDef | None:
+        """The function of this module that `func` names (`helper`, `self._make_client`)."""
+        bindings: list[Binding] = []
+        if isinstance(func, cst.Name):
+            bindings = scope.lookup(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and scope.owner is not None and func.value.value == scope.self_name:
+            bindings = scope.owner.bindings.get(func.attr.value, [])
+        for binding in bindings:
+            if isinstance(binding, Defined) and isinstance(binding.node, cst.FunctionDef):
+                return binding.node
+        return None
 
     def qualname(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
         if depth > _MAX_DEPTH:
@@ -150,6 +186,12 @@ class Resolver:
             getattr_target = self._getattr(node, scope, depth)
             if getattr_target is not None:
                 return getattr_target
+            factory = self.defined_function(node.func, scope)
+            if factory is not None:
+                for ret, ret_scope in self.returns.get(factory, []):
+                    made = self.qualname(ret.value, ret_scope, depth + 1) if ret.value else None
+                    if made is not None:
+                        return made
             func = self.qualname(node.func, scope, depth + 1)
             return f"{func}()" if func else None
         if isinstance(node, cst.Await):
@@ -173,6 +215,15 @@ class Resolver:
     def _binding(self, binding: Binding, depth: int) -> str | None:
         if isinstance(binding, Imported):
             return binding.qualname
+        if isinstance(binding, Defined):
+            # Local definitions get a leading dot: `.Portfolio` is the project's own class,
+            # never a library's (a backtest `Portfolio.withdraw` is not an exchange call).
+            return f".{binding.node.name.value}"
+        if isinstance(binding, Parameter):
+            if binding.annotation is None or binding.function.parent is None:
+                return None
+            annotated = self.qualname(binding.annotation, binding.function.parent, depth + 1)
+            return f"{annotated}()" if annotated else None
         value = binding.value
         if isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Await)):
             resolved = self.qualname(value, binding.scope, depth + 1)
@@ -275,6 +326,8 @@ class Resolver:
             bindings = list(scope.owner.bindings.get(node.attr.value, []))
             bindings += scope.owner.self_attrs.get(node.attr.value, [])
         for binding in bindings:
+            if isinstance(binding, Parameter):
+                return None  # a parameter's value is not known statically
             if isinstance(binding, Assigned) and not binding.instance:
                 parts = self.string_parts(binding.value, binding.scope, depth + 1)
                 if parts is not None:

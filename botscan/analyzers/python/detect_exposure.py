@@ -1,0 +1,274 @@
+"""BOT2xx in Python: credentials that reach logs, exception messages, `__repr__` and files, and
+library switches that log request headers.
+
+Sinks are checked once the whole module is known (`finish`), because a sink inside a helper
+only matters through the calls that pass it a credential: `notify(f"key={api_key}")` leaks
+through `def notify(msg): logger.info(msg)`. Such parameter-to-sink facts are propagated to
+callers until nothing changes (a few rounds at most).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+
+from botscan import catalog, credentials
+from botscan.analyzers.python import concepts
+from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
+from botscan.analyzers.python.symbols import Scope, dotted_name, literal_value
+from botscan.analyzers.python.taint import FromParam, Source, TaintAnalysis
+
+_REPR_METHODS = frozenset({"__repr__", "__str__", "__format__"})
+_NOT_MESSAGE_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel", "file", "sep", "end",
+                                   "flush", "level", "category"})
+_ROUNDS = 4
+
+
+@functools.cache
+def _sinks() -> dict[str, Any]:
+    return catalog.knowledge("sinks")
+
+
+@dataclass(frozen=True)
+class Sink:
+    rule_id: str
+    name: str
+    """How the sink reads in a message: `logger.info`, `open().write`, `raise ValueError`."""
+    node: cst.CSTNode
+    values: tuple[cst.BaseExpression, ...]
+    """The expressions that reach the sink."""
+
+
+_VERBS = {
+    "BOT201": "is written to the log by",
+    "BOT202": "is put in the exception message of",
+    "BOT203": "is returned by",
+    "BOT204": "is written in clear to a file by",
+}
+
+
+class ExposureDetector(Detector):
+    rules = frozenset({"BOT201", "BOT202", "BOT203", "BOT204"})
+    runs_on_tests = False  # tests log their own dummy keys
+
+    def __init__(self) -> None:
+        self._calls: list[Event] = []
+        self._raises: list[Event] = []
+        self._returns: list[Event] = []
+
+    def on_call(self, ev: Event, ctx: FileContext) -> None:
+        self._calls.append(ev)
+
+    def on_raise(self, ev: Event, ctx: FileContext) -> None:
+        self._raises.append(ev)
+
+    def on_return(self, ev: Event, ctx: FileContext) -> None:
+        self._returns.append(ev)
+
+    def finish(self, ctx: FileContext) -> None:
+        taint = TaintAnalysis(ctx)
+        through: dict[tuple[cst.FunctionDef, str], list[Sink]] = {}
+        for ev in self._calls:
+            assert isinstance(ev.node, cst.Call)
+            sink = _call_sink(ev.node, ev.scope, ctx)
+            if sink is not None:
+                self._check(sink, ev.scope, taint, ctx, through, via=None)
+        for ev in self._raises:
+            sink = _raise_sink(ev.node)
+            if sink is not None:
+                self._check(sink, ev.scope, taint, ctx, through, via=None)
+        for ev in self._returns:
+            sink = _repr_sink(ev.node, ev.scope)
+            if sink is not None:
+                self._check(sink, ev.scope, taint, ctx, through, via=None)
+        self._through_calls(taint, ctx, through)
+
+    def _check(self, sink: Sink, scope: Scope, taint: TaintAnalysis, ctx: FileContext,
+               through: dict[tuple[cst.FunctionDef, str], list[Sink]],
+               via: tuple[cst.FunctionDef, cst.CSTNode] | None) -> bool:
+        """Report the credentials reaching `sink`; remember parameters that do. True when a new
+        parameter-to-sink fact was learnt."""
+        learnt = False
+        for value in sink.values:
+            labels = sorted(taint.of(value, scope), key=_label_order)
+            sources = [label for label in labels if isinstance(label, Source)]
+            if sources:
+                _report(ctx, sink, value, sources, via)
+            for label in labels:
+                if isinstance(label, FromParam):
+                    known = through.setdefault((label.function, label.param), [])
+                    if sink not in known:
+                        known.append(sink)
+                        learnt = True
+        return learnt
+
+    def _through_calls(self, taint: TaintAnalysis, ctx: FileContext,
+                       through: dict[tuple[cst.FunctionDef, str], list[Sink]]) -> None:
+        """Callers of functions whose parameters reach a sink, until nothing new is learnt."""
+        for _ in range(_ROUNDS):
+            learnt = False
+            for ev in self._calls:
+                call = ev.node
+                assert isinstance(call, cst.Call)
+                function = taint.local_function(call, ev.scope)
+                if function is None:
+                    continue
+                for param, value in taint.arguments(function, call).items():
+                    for sink in list(through.get((function, param), [])):
+                        relayed = Sink(sink.rule_id, sink.name, sink.node, (value,))
+                        learnt |= self._check(relayed, ev.scope, taint, ctx, through,
+                                              via=(function, sink.node))
+            if not learnt:
+                return
+
+
+def _label_order(label: object) -> str:
+    return getattr(label, "name", "") or getattr(label, "param", "")
+
+
+def _report(ctx: FileContext, sink: Sink, value: cst.BaseExpression, sources: list[Source],
+            via: tuple[cst.FunctionDef, cst.CSTNode] | None) -> None:
+    """One finding per value reaching the sink, naming every credential in it."""
+    source = sources[0]
+    names = list(dict.fromkeys(s.label if s.kind == "environment" else f"{s.label} `{s.name}`"
+                               for s in sources))
+    what = " and ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    through = ""
+    related: list[cst.CSTNode] = [source.node]
+    if via is not None:
+        through = f" in `{via[0].name.value}()` (line @line1@)"
+        related.append(via[1])
+    verb = _VERBS[sink.rule_id].replace("is ", "are ", 1) if len(names) > 1 \
+        else _VERBS[sink.rule_id]
+    fix = {
+        "BOT201": "Log that it is set (or its last 4 characters), never its value.",
+        "BOT202": "Name the credential in the message, not its value.",
+        "BOT203": "Leave it out of the representation, or show a mask.",
+        "BOT204": "Do not persist it; the bot can read it from its environment.",
+    }[sink.rule_id]
+    ctx.report(
+        sink.rule_id, value,
+        f"{what} (from line @line0@) {verb} `{sink.name}`{through}. {fix}",
+        evidence={"credentials": [s.name for s in sources], "sink": sink.name},
+        related=related,
+    )
+
+
+# --- sinks ------------------------------------------------------------------------------------
+
+def _call_sink(call: cst.Call, scope: Scope, ctx: FileContext) -> Sink | None:
+    target = ctx.resolver.call_target(call, scope)
+    func = call.func
+    method = func.attr.value if isinstance(func, cst.Attribute) else None
+    shown = dotted_name(func) or target or "call"
+    table = _sinks()
+    if _is_log_call(target, func, method, table["log"]):
+        values = tuple(a.value for a in call.args if a.keyword is None
+                       or a.keyword.value not in _NOT_MESSAGE_KEYWORDS)
+        return Sink("BOT201", shown, call, values)
+    files = table["file"]
+    if method in files["write_methods"] and isinstance(func, cst.Attribute):
+        receiver = ctx.resolver.qualname(func.value, scope)
+        if receiver in files["write_receivers"] and call.args:
+            return Sink("BOT204", shown, call, (call.args[0].value,))
+    for entry in files["calls"]:
+        position = int(entry["position"])
+        if concepts.matches_any(entry["patterns"], target) and len(call.args) > position:
+            return Sink("BOT204", shown, call, (call.args[position].value,))
+    return None
+
+
+def _is_log_call(target: str | None, func: cst.BaseExpression, method: str | None,
+                 table: dict[str, Any]) -> bool:
+    if concepts.matches_any(table["patterns"], target):
+        return True
+    if target is not None and not target.startswith("."):
+        return False  # resolved to something that is not a logger
+    if method not in table["methods"] or not isinstance(func, cst.Attribute):
+        return False
+    receiver = dotted_name(func.value) or ""
+    return bool(set(credentials.split_words(receiver)).intersection(table["receiver_words"]))
+
+
+def _raise_sink(node: cst.CSTNode) -> Sink | None:
+    assert isinstance(node, cst.Raise)
+    exc = node.exc
+    if exc is None:
+        return None
+    if isinstance(exc, cst.Call):
+        name = dotted_name(exc.func) or "exception"
+        return Sink("BOT202", f"raise {name}", node, tuple(a.value for a in exc.args))
+    return Sink("BOT202", "raise", node, (exc,))
+
+
+def _repr_sink(node: cst.CSTNode, scope: Scope) -> Sink | None:
+    assert isinstance(node, cst.Return)
+    function = scope.node
+    if function is None or function.name.value not in _REPR_METHODS or node.value is None:
+        return None
+    return Sink("BOT203", function.name.value, node, (node.value,))
+
+
+# --- library debug switches (BOT205) --------------------------------------------------------
+
+class DebugSwitchDetector(Detector):
+    rules = frozenset({"BOT205"})
+    runs_on_tests = False
+
+    def on_call(self, ev: Event, ctx: FileContext) -> None:
+        call = ev.node
+        assert isinstance(call, cst.Call)
+        switch = _switch_for(ctx.resolver.call_target(call, ev.scope))
+        if switch is None:
+            return
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in switch.get("keywords", ()) \
+                    and _is_true(arg.value):
+                _report_switch(ctx, arg, f"{arg.keyword.value}=True", switch)
+
+    def on_dict(self, ev: Event, ctx: FileContext) -> None:
+        if len(ev.parents) < 2 or not isinstance(ev.parents[-1], cst.Arg) or not isinstance(
+                ev.parents[-2], cst.Call):
+            return
+        switch = _switch_for(ctx.resolver.call_target(ev.parents[-2], ev.scope))
+        node = ev.node
+        if switch is None or not isinstance(node, cst.Dict):
+            return
+        for element in node.elements:
+            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                key = literal_value(element.key)
+                if key in switch.get("config_keys", ()) and _is_true(element.value):
+                    _report_switch(ctx, element, f"'{key}': True", switch)
+
+    def on_assign(self, ev: AssignEvent, ctx: FileContext) -> None:
+        target = ev.target
+        if not isinstance(target, cst.Attribute) or not _is_true(ev.value):
+            return
+        receiver = ctx.resolver.qualname(target.value, ev.scope)
+        if receiver is None or not receiver.endswith("()"):
+            return
+        switch = _switch_for(receiver[:-2])
+        if switch is not None and target.attr.value in switch.get("attributes", ()):
+            _report_switch(ctx, target, f"{dotted_name(target)} = True", switch)
+
+
+def _switch_for(target: str | None) -> dict[str, Any] | None:
+    for switch in _sinks()["debug_switch"]:
+        if concepts.matches_any(switch["patterns"], target):
+            return dict(switch)
+    return None
+
+
+def _is_true(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def _report_switch(ctx: FileContext, node: cst.CSTNode, written: str,
+                   switch: dict[str, Any]) -> None:
+    ctx.report("BOT205", node,
+               f"`{written}` turns on {switch['library']} request logging: {switch['leaks']}. "
+               "Switch it off outside debugging.",
+               evidence={"library": switch["library"], "switch": written})
