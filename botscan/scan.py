@@ -13,7 +13,8 @@ from pathlib import Path
 from botscan import catalog, pool
 from botscan.analyzers.python.engine import Options
 from botscan.analyzers.text_credentials import config_syntax
-from botscan.model import Finding, Notice, NoticeKind, ScanResult
+from botscan.capabilities import capability_profile
+from botscan.model import Evidence, Finding, Notice, NoticeKind, ScanResult
 from botscan.sources.walker import FileKind, SourceFile, walk
 
 FILE_TIMEOUT_SECONDS = 30.0
@@ -47,7 +48,10 @@ class _Task:
     """Python source (the libcst analyzer) or a config file (the text credential scan)."""
 
 
-def _analyze(task: _Task) -> tuple[list[Finding], list[Notice]]:
+_Outcome = tuple[list[Finding], list[Notice], list[tuple[str, Evidence]]]
+
+
+def _analyze(task: _Task) -> _Outcome:
     from botscan.analyzers.python.analyzer import analyze_python
     from botscan.analyzers.text_credentials import analyze_config
 
@@ -55,19 +59,20 @@ def _analyze(task: _Task) -> tuple[list[Finding], list[Notice]]:
         with open(task.abspath, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        return [], [Notice(task.path, NoticeKind.UNREADABLE, f"cannot read: {exc.strerror}")]
+        return [], [Notice(task.path, NoticeKind.UNREADABLE,
+                           f"cannot read: {exc.strerror}")], []
     if not task.python:
-        return analyze_config(task.path, data, task.enabled)
+        return (*analyze_config(task.path, data, task.enabled), [])
     result = analyze_python(task.path, data, task.options, task.enabled)
-    return result.findings, result.notices
+    return result.findings, result.notices, result.evidence
 
 
-def _analyze_as_text(task: _Task) -> tuple[list[Finding], list[Notice]]:
+def _analyze_as_text(task: _Task) -> _Outcome:
     from botscan.analyzers.python.analyzer import analyze_as_text
 
     with open(task.abspath, "rb") as handle:
         data = handle.read()
-    return analyze_as_text(task.path, data, task.enabled).findings, []
+    return analyze_as_text(task.path, data, task.enabled).findings, [], []
 
 
 def _analysable(path: str) -> bool:
@@ -94,6 +99,7 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
     tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled,
                    f.kind is FileKind.PYTHON) for f in files]
     findings: list[Finding] = []
+    evidence: list[tuple[str, Evidence]] = []
     failed: dict[int, pool.Failure] = {}
     for index, outcome in pool.run(_analyze, tasks, jobs=options.jobs,
                                    timeout=options.file_timeout,
@@ -103,6 +109,7 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
             continue
         findings.extend(outcome[0])
         notices.extend(outcome[1])
+        evidence.extend(outcome[2])
     # A file that crashed or stalled the analyzer is still searched for credentials as text
     # (in a worker, with its own deadline), so a hostile file cannot hide a key that way.
     retry = [tasks[i] for i in sorted(failed)]
@@ -127,4 +134,5 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
         files_scanned=len(tasks),
         duration_seconds=time.monotonic() - started,
         roots=[str(p) for p in paths],
+        capabilities=capability_profile(evidence),
     )

@@ -130,3 +130,12 @@ def dumps(document: JSONObject) -> str:
     """Indented JSON with a final newline, safe to print to a terminal, identical on reload."""
     text = json.dumps(document, indent=2, ensure_ascii=False, default=_json_default)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"
+
+
+def capabilities_json(result: ScanResult) -> list[JSONObject]:
+    """The capability profile: each capability with its evidence (also used by SARIF)."""
+    return [
+        {"name": c.name, "evidence": [{"path": e.path, "line": e.line, "call": e.call}
+                                      for e in c.evidence]}
+        for c in result.capabilities
+    ]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from botscan.capabilities import recommendation
 from botscan.catalog import Rule
 from botscan.model import Finding, Notice, ScanResult
 from botscan.report.common import (
     TOOL_NAME,
     TOOL_VERSION,
     JSONObject,
+    capabilities_json,
     dumps,
     ordered_findings,
     ordered_notices,
@@ -77,5 +79,8 @@ def render(result: ScanResult, rules: Mapping[str, Rule]) -> str:
         "summary": _summary(result),
         "findings": [_finding(f, rule_for(f, rules)) for f in ordered_findings(result)],
         "notices": [_notice(n) for n in ordered_notices(result)],
+        "capabilities": capabilities_json(result),
+        "recommendation": recommendation(result.capabilities),
     }
     return dumps(document)
+

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote
 
+from botscan.capabilities import recommendation
 from botscan.catalog import Rule
 from botscan.model import Confidence, Finding, Notice, ScanResult, Severity
 from botscan.report.common import (
     TOOL_NAME,
     TOOL_VERSION,
     JSONObject,
+    capabilities_json,
     dumps,
     is_relative,
     ordered_findings,
@@ -232,5 +234,10 @@ def render(
         "columnKind": "unicodeCodePoints",
         "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
         "results": results,
+        # The capability profile: what the bot does with an account, and the key it needs.
+        "properties": {
+            "capabilities": capabilities_json(result),
+            "recommendation": recommendation(result.capabilities),
+        },
     }
     return dumps({"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]})

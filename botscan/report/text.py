@@ -15,6 +15,7 @@ import itertools
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 
+from botscan.capabilities import LABELS, recommendation
 from botscan.catalog import Rule
 from botscan.model import Finding, ScanResult
 from botscan.report.common import first_sentence, ordered_findings, ordered_notices, rule_for
@@ -126,6 +127,27 @@ def _summary(result: ScanResult) -> str:
     return "; ".join(parts)
 
 
+_EVIDENCE_SHOWN = 3
+
+
+def _profile_lines(result: ScanResult, paint: Painter) -> list[str]:
+    """What the bot does with the account, with evidence, and the key it needs. Left out when
+    nothing was recognised (a pre-commit run on one helper file has no profile to show)."""
+    if not result.capabilities:
+        return []
+    lines = [paint("heading", "Capability profile:")]
+    for capability in result.capabilities:
+        shown = ", ".join(f"{neutralise(e.path)}:{e.line} `{neutralise(e.call)}`"
+                          for e in capability.evidence[:_EVIDENCE_SHOWN])
+        more = len(capability.evidence) - _EVIDENCE_SHOWN
+        extra = f" (+{more} more)" if more > 0 else ""
+        lines.append(f"  {LABELS[capability.name]:<26} {shown}{extra}")
+    lines.extend(textwrap.wrap(recommendation(result.capabilities), width=98,
+                               initial_indent="  ", subsequent_indent="  "))
+    lines.append("")
+    return lines
+
+
 def render(result: ScanResult, rules: Mapping[str, Rule], *, color: bool = False) -> str:
     """The report as text; ANSI colour only when `color` (the CLI decides: tty, NO_COLOR)."""
     paint = _painter(color)
@@ -138,6 +160,7 @@ def render(result: ScanResult, rules: Mapping[str, Rule], *, color: bool = False
         for finding in findings:
             lines.extend(_finding_lines(finding, rule_for(finding, rules), width, paint))
         lines.append("")
+    lines.extend(_profile_lines(result, paint))
     notices = ordered_notices(result)
     if notices:
         lines.append(paint("heading", "Notices (not fully analysed):"))

@@ -16,6 +16,7 @@ from botscan.analyzers import text_credentials
 from botscan.analyzers.hits import Hit, finalize
 from botscan.analyzers.python.detect_credentials import CredentialDetector
 from botscan.analyzers.python.detect_exposure import DebugSwitchDetector, ExposureDetector
+from botscan.analyzers.python.detect_funds import FundsDetector
 from botscan.analyzers.python.detect_transport import TransportDetector
 from botscan.analyzers.python.engine import (
     Detector,
@@ -25,11 +26,11 @@ from botscan.analyzers.python.engine import (
     parse,
     run_detectors,
 )
-from botscan.model import Finding, Notice, NoticeKind
+from botscan.model import Evidence, Finding, Notice, NoticeKind
 from botscan.sources.decode import decode_python
 
 DETECTORS: tuple[type[Detector], ...] = (
-    CredentialDetector, TransportDetector, ExposureDetector, DebugSwitchDetector,
+    CredentialDetector, TransportDetector, ExposureDetector, DebugSwitchDetector, FundsDetector,
 )
 """Detector classes; each file gets fresh instances, so detectors may keep per-file state."""
 _TEXT_NOTE = " (found by text scan)"
@@ -41,6 +42,8 @@ PARSE_CAP_BYTES = 1_000_000
 class FileResult:
     findings: list[Finding] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    evidence: list[tuple[str, Evidence]] = field(default_factory=list)
+    """(capability, where) for the capability profile."""
 
 
 def analyze_python(path: str, data: bytes, options: Options,
@@ -62,7 +65,7 @@ def analyze_python(path: str, data: bytes, options: Options,
         hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
     else:
         try:
-            hits = _parsed_hits(path, text, options, detectors)
+            hits = _parsed_hits(path, text, options, detectors, result)
         except Pathological as exc:
             result.notices.append(Notice(path, NoticeKind.PATHOLOGICAL,
                                          f"not parsed ({exc}): scanned as text for credentials "
@@ -87,12 +90,15 @@ def analyze_as_text(path: str, data: bytes, enabled: frozenset[str] | None = Non
     return FileResult(findings=finalize(path, text, hits))
 
 
-def _parsed_hits(path: str, text: str, options: Options,
-                 detectors: list[Detector]) -> list[Hit]:
+def _parsed_hits(path: str, text: str, options: Options, detectors: list[Detector],
+                 result: FileResult) -> list[Hit]:
     module = parse(text)
     ctx = FileContext(path, options)
     hits = []
-    for report, where in run_detectors(module, detectors, ctx):
+    placed, evidence = run_detectors(module, detectors, ctx)
+    result.evidence = [(capability, Evidence(path, line, call))
+                       for capability, line, call in evidence]
+    for report, where in placed:
         hits.append(Hit(
             rule_id=report.rule_id,
             line=where.start.line,

@@ -22,6 +22,12 @@ _EXCHANGE_ID = re.compile(r"^([a-z][a-z0-9_]*|\*)$")
 
 
 def _segment_matches(pattern: str, segment: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.endswith("()") or segment.endswith("()"):
+        # An instance segment (`binance()`) only matches an instance pattern (`{exchange}()`).
+        return pattern.endswith("()") and segment.endswith("()") and _segment_matches(
+            pattern[:-2], segment[:-2])
     if pattern == "{exchange}":
         return bool(_EXCHANGE_ID.match(segment))
     if "*" in pattern or "?" in pattern or "[" in pattern:

@@ -125,22 +125,24 @@ class ExposureDetector(Detector):
                 return
 
 
-def _label_order(label: object) -> str:
-    return getattr(label, "name", "") or getattr(label, "param", "")
+def _label_order(label: object) -> tuple[str, str]:
+    return (getattr(label, "kind", ""), getattr(label, "name", "") or getattr(label, "param", ""))
 
 
 def _report(ctx: FileContext, sink: Sink, value: cst.BaseExpression, sources: list[Source],
             via: tuple[cst.FunctionDef, cst.CSTNode] | None) -> None:
     """One finding per value reaching the sink, naming every credential in it."""
     source = sources[0]
+    # Sets have no stable order: the line shown is the earliest origin of the first name.
+    origins = [s.node for s in sources if (s.kind, s.name) == (source.kind, source.name)]
     names = list(dict.fromkeys(s.label if s.kind == "environment" else f"{s.label} `{s.name}`"
                                for s in sources))
     what = " and ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     through = ""
-    related: list[cst.CSTNode] = [source.node]
+    related: list[list[cst.CSTNode]] = [origins]
     if via is not None:
         through = f" in `{via[0].name.value}()` (line @line1@)"
-        related.append(via[1])
+        related.append([via[1]])
     verb = _VERBS[sink.rule_id].replace("is ", "are ", 1) if len(names) > 1 \
         else _VERBS[sink.rule_id]
     fix = {

@@ -65,7 +65,8 @@ class Report:
     secrets: tuple[str, ...] = ()
     evidence: dict[str, object] = field(default_factory=dict)
     confidence: Confidence | None = None
-    related: tuple[cst.CSTNode, ...] = ()
+    related: tuple[tuple[cst.CSTNode, ...], ...] = ()
+    """For each `@lineN@`, the nodes it may name: the earliest of them is shown."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ class FileContext:
         self.reports: list[Report] = []
         self.functions: dict[cst.FunctionDef, Scope] = {}
         """Every function of the module, with its scope (filled by the traversal)."""
+        self.evidence_nodes: list[tuple[str, cst.CSTNode, str]] = []
+
+    def evidence(self, capability: str, node: cst.CSTNode, call: str) -> None:
+        """Record that the module shows `capability` (trade, withdraw…) at `node`."""
+        self.evidence_nodes.append((capability, node, call))
 
     def report(
         self,
@@ -96,10 +102,10 @@ class FileContext:
         secrets: Sequence[str] = (),
         evidence: dict[str, object] | None = None,
         confidence: Confidence | None = None,
-        related: Sequence[cst.CSTNode] = (),
+        related: Sequence[Sequence[cst.CSTNode]] = (),
     ) -> None:
         self.reports.append(Report(rule_id, node, message, tuple(secrets), dict(evidence or {}),
-                                   confidence, tuple(related)))
+                                   confidence, tuple(tuple(r) for r in related)))
 
 
 class Detector:
@@ -389,8 +395,9 @@ def parse(text: str) -> cst.Module:
 
 def run_detectors(
     module: cst.Module, detectors: Sequence[Detector], ctx: FileContext
-) -> list[tuple[Report, CodeRange]]:
-    """Traverse once, let every detector look at the events, and place what they reported."""
+) -> tuple[list[tuple[Report, CodeRange]], list[tuple[str, int, str]]]:
+    """Traverse once, let every detector look at the events, and place what they reported
+    and the capability evidence they recorded (capability, line, call)."""
     if ctx.is_test:
         detectors = [d for d in detectors if d.runs_on_tests]
     walker = _Walker(detectors)
@@ -412,19 +419,21 @@ def run_detectors(
             for event in events:
                 hook(event, ctx)
         detector.finish(ctx)
-    if not ctx.reports:
-        return []
+    if not ctx.reports and not ctx.evidence_nodes:
+        return [], []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    evidence = [(capability, positions[node].start.line, call)
+                for capability, node, call in ctx.evidence_nodes if node in positions]
     placed: dict[tuple[str, int, int], tuple[Report, CodeRange]] = {}
     for report in ctx.reports:
         where = positions.get(report.node)
         if where is None:
             continue
-        for index, node in enumerate(report.related):
-            related = positions.get(node)
-            line = str(related.start.line) if related is not None else "?"
+        for index, alternatives in enumerate(report.related):
+            lines = [positions[n].start.line for n in alternatives if n in positions]
+            line = str(min(lines)) if lines else "?"
             report.message = report.message.replace(f"@line{index}@", line)
         key = (report.rule_id, where.start.line, where.start.column)
         placed.setdefault(key, (report, where))
-    return list(placed.values())
+    return list(placed.values()), evidence
 
