@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from botscan.model import Confidence, Severity
 
@@ -136,11 +137,66 @@ def rules() -> dict[str, Rule]:
     return dict(sorted(found.items()))
 
 
+_packs: tuple[tuple[str, str], ...] = ()
+_derived: list[Any] = []
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def derived(func: F) -> F:
+    """Cache a function computed from the knowledge tables, and forget it when packs change."""
+    cached = functools.lru_cache(maxsize=4096)(func)
+    _derived.append(cached)
+    return cached  # type: ignore[return-value]
+
+
+def use_packs(packs: Sequence[tuple[str, str]]) -> None:
+    """Extend the knowledge tables with user packs: (name, TOML text) pairs.
+
+    A pack's top-level tables are named after the knowledge tables (`[funds]`, `[clients]`…);
+    their lists are appended to ours and their tables merged, so a team can teach botscan its
+    in-house exchange SDK without a code change. Raises CatalogError for a broken pack.
+    """
+    global _packs
+    new = tuple(packs)
+    if new == _packs:
+        return
+    for name, text in new:
+        data = _read_toml(name, text)
+        unknown = sorted(set(data) - _knowledge_names())
+        if unknown:
+            raise CatalogError(f"{name}: unknown knowledge table(s) {', '.join(unknown)} "
+                               f"(known: {', '.join(sorted(_knowledge_names()))})")
+    _packs = new
+    knowledge.cache_clear()
+    fingerprint.cache_clear()
+    for cached in _derived:
+        cached.cache_clear()
+
+
+def _knowledge_names() -> set[str]:
+    folder = _checks_dir().joinpath("knowledge")
+    return {e.name[:-5] for e in folder.iterdir() if e.name.endswith(".toml")}
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, list) and isinstance(base.get(key), list):
+            base[key] = base[key] + value
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
 @functools.cache
 def knowledge(table: str) -> dict[str, Any]:
-    """A knowledge table of `checks/knowledge/`, e.g. `knowledge("credentials")`."""
+    """A knowledge table of `checks/knowledge/`, e.g. `knowledge("credentials")`, with the
+    entries of any user packs in force."""
     entry = _checks_dir().joinpath("knowledge", f"{table}.toml")
-    return _read_toml(f"knowledge/{table}.toml", entry.read_text(encoding="utf-8"))
+    data = _read_toml(f"knowledge/{table}.toml", entry.read_text(encoding="utf-8"))
+    for name, text in _packs:
+        _merge(data, _read_toml(name, text).get(table, {}))
+    return data
 
 
 def families() -> dict[str, str]:
@@ -176,4 +232,7 @@ def fingerprint() -> str:
             if entry.name.endswith(".toml"):
                 digest.update(entry.name.encode())
                 digest.update(entry.read_bytes())
+    for name, text in _packs:
+        digest.update(name.encode())
+        digest.update(text.encode())
     return digest.hexdigest()[:16]

@@ -105,13 +105,16 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Read settings from this TOML file instead of ./.botscan.toml or "
                    "./pyproject.toml.")
+@click.option("--pack", "packs", multiple=True, metavar="FILE",
+              help="Knowledge pack (TOML) extending the catalog, e.g. an in-house SDK; "
+                   "repeatable.")
 @click.option("--sarif-category", default="botscan/", show_default=True,
               help="runAutomationDetails.id of the SARIF run (GitHub needs a '/').")
 @_errors_are_one_line
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
          no_default_excludes: bool, jobs: int | None, config_path: Path | None,
-         sarif_category: str) -> None:
+         packs: tuple[str, ...], sarif_category: str) -> None:
     """Scan files and directories (default: the current directory)."""
     from botscan import catalog
     from botscan import config as config_module
@@ -129,6 +132,7 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         exclude=tuple(settings.exclude) + tuple(exclude),
         use_default_excludes=settings.use_default_excludes and not no_default_excludes,
         credential_names=tuple(sorted(settings.credential_names.items())),
+        packs=config_module.read_packs(settings.packs + [str(Path(p)) for p in packs]),
         jobs=jobs or settings.jobs or default_jobs(),
     )
     targets = list(paths) or [Path(".")]

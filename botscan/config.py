@@ -36,12 +36,14 @@ class Config:
     credential_names: dict[str, str] = field(default_factory=dict)
     """Extra credential names of this project: name -> kind (secret, key_id, password…)."""
     jobs: int | None = None
+    packs: list[str] = field(default_factory=list)
+    """Knowledge packs (TOML), relative to the configuration file's directory."""
     source: str = "defaults"
 
 
-_LIST_KEYS = ("exclude", "select", "ignore")
+_LIST_KEYS = ("exclude", "select", "ignore", "packs")
 _KNOWN = {"exclude", "use-default-excludes", "select", "ignore", "fail-on", "credential-names",
-          "jobs"}
+          "jobs", "packs"}
 _FAIL_ON = ("critical", "high", "medium", "low", "never")
 
 
@@ -120,7 +122,24 @@ def _from_file(path: Path, *, required: bool) -> Config:
         table = data.get("tool", {}).get("botscan", data)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.botscan] must be a table")
-    return _parse(table, str(path))
+    config = _parse(table, str(path))
+    config.packs = [str((path.parent / pack).resolve()) for pack in config.packs]
+    return config
+
+
+def read_packs(paths: list[str]) -> tuple[tuple[str, str], ...]:
+    """(name, TOML text) of each knowledge pack, validated against the catalog."""
+    packs = []
+    for pack in paths:
+        try:
+            packs.append((pack, Path(pack).read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise ConfigError(f"{pack}: cannot read knowledge pack: {exc.strerror}") from None
+    try:
+        catalog.use_packs(packs)
+    except catalog.CatalogError as exc:
+        raise ConfigError(str(exc)) from None
+    return tuple(packs)
 
 
 def fail_threshold(fail_on: str) -> Severity | None:

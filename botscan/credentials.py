@@ -62,7 +62,7 @@ class CredentialName:
     of a directory)."""
 
 
-@functools.cache
+@catalog.derived
 def _name_tables() -> tuple[list[tuple[str, tuple[str, ...], frozenset[str]]], dict[str, Any]]:
     table = catalog.knowledge("credentials")
     kinds = [
@@ -110,7 +110,7 @@ def classify_name(
 
 # --- values -----------------------------------------------------------------------------------
 
-@functools.cache
+@catalog.derived
 def _placeholder_tables() -> tuple[frozenset[str], tuple[re.Pattern[str], ...], frozenset[str]]:
     table = catalog.knowledge("credentials")
     exact = frozenset(v.lower() for v in table["placeholder"]["exact"])
@@ -139,7 +139,7 @@ def _mostly_sequential(value: str) -> bool:
     return steps >= 0.4 * (len(lowered) - 1)
 
 
-@functools.cache
+@catalog.derived
 def _password_dummies() -> re.Pattern[str]:
     return re.compile(catalog.knowledge("credentials")["placeholder"]["password_dummies"],
                       re.IGNORECASE)

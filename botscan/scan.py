@@ -29,6 +29,8 @@ class ScanOptions:
     exclude: tuple[str, ...] = ()
     use_default_excludes: bool = True
     credential_names: tuple[tuple[str, str], ...] = ()
+    packs: tuple[tuple[str, str], ...] = ()
+    """Knowledge packs: (name, TOML text) pairs extending checks/knowledge."""
     jobs: int = field(default_factory=pool.default_jobs)
     file_timeout: float = FILE_TIMEOUT_SECONDS
 
@@ -55,6 +57,7 @@ def _analyze(task: _Task) -> _Outcome:
     from botscan.analyzers.python.analyzer import analyze_python
     from botscan.analyzers.text_credentials import analyze_config
 
+    catalog.use_packs(task.options.packs)
     try:
         with open(task.abspath, "rb") as handle:
             data = handle.read()
@@ -83,6 +86,7 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
     """Scan files and directories; raises FileNotFoundError for a path that does not exist."""
     options = options or ScanOptions()
     started = time.monotonic()
+    catalog.use_packs(options.packs)
     enabled = options.enabled_rules()
     notices: list[Notice] = []
     files: list[SourceFile] = []
@@ -95,7 +99,8 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
         elif item.kind is FileKind.PYTHON or (
                 item.kind is FileKind.TEXT and config_syntax(item.path) is not None):
             files.append(item)
-    analyzer_options = Options(extra_credential_names=options.credential_names)
+    analyzer_options = Options(extra_credential_names=options.credential_names,
+                               packs=options.packs)
     tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled,
                    f.kind is FileKind.PYTHON) for f in files]
     findings: list[Finding] = []

@@ -109,7 +109,7 @@ def test_unreachable_service(tmp_path: Path) -> None:
                      AuditSettings(osv_url=url, timeout_seconds=30))
     assert [n.message.split(":")[0] for n in result.notices] == [
         "vulnerability audit failed (osv http"]
-    assert "1 pinned dependencies not checked" in result.notices[0].message
+    assert "1 pinned dependency not checked" in result.notices[0].message
     assert not result.findings
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+import random
 
 import pytest
 
-from botscan.deps.names import lookalike, malicious
+from botscan.deps.names import _distance, lookalike, malicious
 
 
 @pytest.mark.parametrize(("name", "target", "how"), [
@@ -68,3 +69,25 @@ def test_known_malicious(name: str) -> None:
 @pytest.mark.parametrize("name", ["solana", "ccxt", "colorama", "bitcoinlib"])
 def test_not_malicious(name: str) -> None:
     assert malicious(name) is None
+
+
+def _reference_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance, the plain full-table way."""
+    table = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1,
+                              table[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+    return table[len(a)][len(b)]
+
+
+def test_banded_distance_agrees_with_the_full_table() -> None:
+    rng = random.Random(20261121)
+    for _ in range(3000):
+        a = "".join(rng.choice("abcx") for _ in range(rng.randint(0, 9)))
+        b = "".join(rng.choice("abcx") for _ in range(rng.randint(0, 9)))
+        limit = rng.randint(0, 3)
+        assert _distance(a, b, limit) == min(_reference_distance(a, b), limit + 1), (a, b)

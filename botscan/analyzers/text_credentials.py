@@ -8,7 +8,6 @@ judged by the same credential concept as the Python analyzer, so the two agree.
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -83,7 +82,7 @@ def _self_identifying(hits: dict[tuple[str, int, int], Hit], number: int, column
         )
 
 
-@functools.cache
+@catalog.derived
 def _files() -> dict[str, Any]:
     return catalog.knowledge("files")
 

@@ -112,6 +112,10 @@ def _vulnerability_message(pin: Pin, advisories: Sequence[Advisory], fix: str | 
     return f"{pin.name} {pin.version} has {count}: {listed}. Fix: {advice}"
 
 
+def _pinned(count: int) -> str:
+    return f"{count} pinned dependenc{'y' if count == 1 else 'ies'}"
+
+
 def _names(items: Sequence[str]) -> str:
     shown = ", ".join(items[:_NAMES_SHOWN])
     return shown + (f" and {len(items) - _NAMES_SHOWN} more" if len(items) > _NAMES_SHOWN else "")
@@ -140,19 +144,18 @@ class _Run:
         outcome: AuditOutcome | None = None
         service = service_key(self.settings.service, self.settings.osv_url)
         if pins and self.settings.offline:
-            self._notice("", f"--offline: vulnerability audit skipped; {len(pins)} pinned "
-                             f"dependenc{'y' if len(pins) == 1 else 'ies'} not checked for "
-                             "known vulnerabilities")
+            self._notice("", f"--offline: vulnerability audit skipped; {_pinned(len(pins))} "
+                             "not checked for known vulnerabilities")
         elif pins:
             cache = AuditCache(self.settings.cache_dir, self.settings.cache_ttl_seconds,
                                service)
             outcome = audit(pins, self.settings.service, self.settings.osv_url,
                             self.settings.timeout_seconds, cache)
             if outcome.errors:
-                failed = len(outcome.failed)
                 self._notice("", f"vulnerability audit failed ({service}): "
-                                 f"{'; '.join(dict.fromkeys(outcome.errors))}; {failed} "
-                                 "pinned dependencies not checked for known vulnerabilities")
+                                 f"{'; '.join(dict.fromkeys(outcome.errors))}; "
+                                 f"{_pinned(len(outcome.failed))} not checked for known "
+                                 "vulnerabilities")
         self._rows(outcome)
         self._skipped_notices(outcome)
         for manifest in sorted(self.hits):
@@ -208,8 +211,8 @@ class _Run:
         for manifest, reasons in sorted(by_manifest.items()):
             total = sum(len(names) for names in reasons.values())
             detail = "; ".join(f"{_names(names)}: {reason}" for reason, names in reasons.items())
-            self._notice(manifest, f"{total} pinned dependenc{'y' if total == 1 else 'ies'} "
-                                   f"not audited for known vulnerabilities ({detail})")
+            self._notice(manifest, f"{_pinned(total)} not audited for known vulnerabilities "
+                                   f"({detail})")
 
 
 def analyze_dependencies(root: Path, manifests: Sequence[tuple[str, bytes]],

@@ -120,8 +120,10 @@ def _command(requirements: Path, output: Path, cache: Path, service: str,
                "--disable-pip", "-f", "json", "-o", str(output), "--progress-spinner", "off",
                "--desc", "on", "--aliases", "on", "--cache-dir", str(cache),
                "--timeout", str(socket_timeout), "-s", service]
-    if service == "osv" and osv_url:
-        command += ["--osv-url", osv_url]
+    if service == "osv":
+        # Always explicit: PIP_AUDIT_OSV_URL in the environment must not make the service
+        # differ from the one the cache and the notices name.
+        command += ["--osv-url", osv_url or DEFAULT_OSV_URL]
     return command
 
 

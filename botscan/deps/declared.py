@@ -41,6 +41,7 @@ class Role(str, enum.Enum):
 
 
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+_VCS = re.compile(r"^(?:git|hg|svn|bzr)(?:\+|://)", re.IGNORECASE)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ARCHIVE = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip", ".tar")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -112,7 +113,7 @@ def scrub_url(url: str) -> tuple[str, tuple[str, ...]]:
 
 
 def url_source(url: str) -> Source:
-    if url.startswith(_VCS_PREFIXES):
+    if _VCS.match(url):
         return Source.VCS
     if url.lower().startswith("file:"):
         return Source.PATH
@@ -145,14 +146,13 @@ def located(manifest: str, line: int, where: str, source: Source, *, name: str |
 
 
 def from_requirement(req: Requirement, manifest: str, line: int,
-                     role: Role = Role.DEPENDENCY, *, editable: bool = False) -> Declared:
+                     role: Role = Role.DEPENDENCY) -> Declared:
     name = canonicalize_name(req.name)
     if req.url:
-        return located(manifest, line, req.url, url_source(req.url), name=name,
-                       editable=editable, role=role)
+        return located(manifest, line, req.url, url_source(req.url), name=name, role=role)
     return Declared(manifest=manifest, line=line, name=name, written=req.name,
                     specifier=str(req.specifier), version=exact_version(req.specifier),
-                    role=role, editable=editable)
+                    role=role)
 
 
 def parse_pep508(text: str, manifest: str, line: int,

@@ -10,7 +10,7 @@ letters (`ta`, `okx`) only match exactly, or every short package would look like
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.utils import canonicalize_name
 
@@ -38,6 +38,8 @@ class _Tables:
     suffixes: tuple[str, ...]
     extension_of: tuple[str, ...]
     endings: tuple[str, ...]
+    target_forms: tuple[tuple[str, str, bool], ...] = ()
+    """(target, squashed form, is it a core) for every target, computed once."""
 
 
 @functools.cache
@@ -47,7 +49,7 @@ def _tables() -> _Tables:
     targets = tuple(canonicalize_name(t) for t in squat.get("targets", ()))
     malicious: dict[str, str] = {_squash(canonicalize_name(str(m["name"]))):
                                  str(m.get("what", "")) for m in data.get("malicious", ())}
-    return _Tables(
+    tables = _Tables(
         targets=targets,
         legitimate=frozenset(targets) | {canonicalize_name(n) for n in squat.get("legitimate", ())},
         malicious=malicious,
@@ -56,6 +58,8 @@ def _tables() -> _Tables:
         extension_of=tuple(canonicalize_name(n) for n in squat.get("extension_of", ())),
         endings=tuple(squat.get("impersonation_endings", ())),
     )
+    forms = tuple((t, form, core) for t in targets for form, core in _forms(t, tables))
+    return replace(tables, target_forms=forms)
 
 
 def malicious(name: str) -> str | None:
@@ -97,17 +101,31 @@ def _candidate_forms(name: str, tables: _Tables) -> list[tuple[str, bool]]:
     return forms
 
 
-def _distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein (optimal string alignment): a swap of neighbours costs one edit."""
+def _distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein (optimal string alignment: a swap of neighbours costs one edit),
+    or `limit + 1` when it is larger.
+
+    Only the band of cells within `limit` of the diagonal is computed, and the work stops as
+    soon as a row exceeds the limit: with limits of one or two edits, comparing every
+    dependency of a big lock file with every target stays linear in practice.
+    """
+    over = limit + 1
+    if abs(len(a) - len(b)) > limit:
+        return over
     previous2: list[int] = []
-    previous = list(range(len(b) + 1))
+    previous = [j if j <= limit else over for j in range(len(b) + 1)]
     for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
+        current = [over] * (len(b) + 1)
+        if i <= limit:
+            current[0] = i
+        for j in range(max(1, i - limit), min(len(b), i + limit) + 1):
             cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
+                value = min(value, previous2[j - 2] + 1)
+            current[j] = min(value, over)
+        if min(current) > limit:
+            return over
         previous2, previous = previous, current
     return previous[len(b)]
 
@@ -158,23 +176,22 @@ def lookalike(name: str) -> Lookalike | None:
     best: Lookalike | None = None
     best_key = (_LONG, True)
     candidates = _candidate_forms(canonical, tables)
-    for target in tables.targets:
-        for target_form, target_core in _forms(target, tables):
-            for form, core in candidates:
-                allowed = _allowed(target_form, target_core or core)
-                if allowed is None or abs(len(form) - len(target_form)) > allowed:
-                    continue  # the length difference alone is more edits than allowed
-                distance = _distance(form, target_form)
-                # Nearest first; at equal distance, a target named in full beats a target's
-                # core (`binance-py` imitates `binance` more than `python-binance`).
-                if distance > allowed or (distance, target_core) >= best_key:
-                    continue
-                best_key = (distance, target_core)
-                if distance == 0:
-                    how = "python-/py affix" if core or target_core else "different separators"
-                elif distance == 1:
-                    how = _one_edit(form, target_form)
-                else:
-                    how = "two letters different"
-                best = Lookalike(target, how, distance)
+    for target, target_form, target_core in tables.target_forms:
+        for form, core in candidates:
+            allowed = _allowed(target_form, target_core or core)
+            if allowed is None:
+                continue
+            distance = _distance(form, target_form, allowed)
+            # Nearest first; at equal distance, a target named in full beats a target's
+            # core (`binance-py` imitates `binance` more than `python-binance`).
+            if distance > allowed or (distance, target_core) >= best_key:
+                continue
+            best_key = (distance, target_core)
+            if distance == 0:
+                how = "python-/py affix" if core or target_core else "different separators"
+            elif distance == 1:
+                how = _one_edit(form, target_form)
+            else:
+                how = "two letters different"
+            best = Lookalike(target, how, distance)
     return best or _impersonation(canonical, tables)

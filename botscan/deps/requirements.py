@@ -111,7 +111,7 @@ def _options(manifest: str, line: int, text: str, role: Role, out: Parsed) -> No
                 source = Source.URL if looks_like_url(target) else Source.PATH
                 out.declared.append(located(manifest, line, target, source, role=Role.SOURCE,
                                             option=_INDEX[name]))
-        elif (found := _split_option(token, tokens, set(_EDITABLE))) is not None:
+        elif (found := _split_option(token, tokens, _EDITABLE)) is not None:
             if found[1]:
                 _requirement(manifest, line, found[1], role, out, editable=True)
             tokens.clear()

@@ -112,7 +112,7 @@ def rule_hits(declared: Iterable[Declared], skip_pinning: set[Declared],
             secrets=d.secrets, evidence=evidence, confidence=confidence))
 
     for d in declared:
-        base: dict[str, object] = {"package": d.name or d.written, "manifest": d.manifest}
+        base: dict[str, object] = {"package": d.label}
         if d.name and (what := malicious(d.name)) is not None:
             add(d, "BOT605", f"{d.name} is a known-malicious package: {what}. Remove it, and "
                 "treat any machine that installed it as compromised", base)

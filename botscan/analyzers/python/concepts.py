@@ -9,7 +9,6 @@ change to `checks/knowledge/*.toml`, not to a detector.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ class ClientSpec:
     exchange: bool = False
 
 
-@functools.cache
+@catalog.derived
 def _clients() -> tuple[ClientSpec, ...]:
     specs = []
     for raw in catalog.knowledge("clients")["client"]:
@@ -81,7 +80,7 @@ def _clients() -> tuple[ClientSpec, ...]:
     return tuple(specs)
 
 
-@functools.lru_cache(maxsize=4096)
+@catalog.derived
 def client_for(qualname: str | None) -> ClientSpec | None:
     """The client a constructor call builds (`ccxt.binance`), or None."""
     if qualname is None:
@@ -96,7 +95,7 @@ def client_instance(qualname: str | None) -> ClientSpec | None:
     return client_for(qualname[:-2])
 
 
-@functools.lru_cache(maxsize=4096)
+@catalog.derived
 def key_loader_kind(qualname: str | None) -> str | None:
     """For calls that load a wallet key or seed (`Account.from_key`), the kind they take."""
     if qualname is None:
@@ -118,12 +117,12 @@ def key_loader_secret_attribute(receiver: str | None, attribute: str) -> bool:
     return False
 
 
-@functools.cache
+@catalog.derived
 def _transport() -> dict[str, Any]:
     return catalog.knowledge("transport")
 
 
-@functools.lru_cache(maxsize=4096)
+@catalog.derived
 def is_http_call(qualname: str | None) -> bool:
     """A call that opens a connection to a URL (requests, aiohttp, websockets, ccxt...)."""
     return matches_any(_transport()["http"]["patterns"], qualname)

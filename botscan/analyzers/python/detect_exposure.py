@@ -9,7 +9,6 @@ callers until nothing changes (a few rounds at most).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ _NOT_MESSAGE_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel", "file
 _ROUNDS = 4
 
 
-@functools.cache
+@catalog.derived
 def _sinks() -> dict[str, Any]:
     return catalog.knowledge("sinks")
 

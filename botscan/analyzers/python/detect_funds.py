@@ -12,7 +12,6 @@ Trade and read calls produce no finding: they are evidence for the capability pr
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,11 @@ import libcst as cst
 from botscan import catalog, credentials
 from botscan.analyzers.python import concepts
 from botscan.analyzers.python.engine import Detector, Event, FileContext
-from botscan.analyzers.python.symbols import Scope, dotted_name, literal_value
+from botscan.analyzers.python.symbols import Assigned, Scope, dotted_name, literal_value
 from botscan.model import Confidence
 
 _CLIENT_WORDS = frozenset({"exchange", "exchanges", "ex", "client", "ccxt", "broker", "binance",
+                           "funding", "session", "futures", "spot", "margin", "sub", "user",
                            "okx", "bybit", "kucoin", "kraken", "gate", "bitget", "mexc",
                            "coinbase", "huobi", "htx", "bitfinex", "hyperliquid", "alpaca",
                            "api", "account", "wallet", "w3", "web3"})
@@ -44,17 +44,17 @@ class Operation:
     note: str = ""
 
 
-@functools.cache
+@catalog.derived
 def _table() -> dict[str, Any]:
     return catalog.knowledge("funds")
 
 
-@functools.cache
+@catalog.derived
 def _receiver_patterns() -> dict[str, tuple[str, ...]]:
     return {name: tuple(patterns) for name, patterns in _table()["receivers"].items()}
 
 
-@functools.cache
+@catalog.derived
 def _methods() -> dict[str, list[tuple[tuple[str, ...], Operation, bool]]]:
     """Method name -> [(receiver patterns, operation, distinctive)]."""
     index: dict[str, list[tuple[tuple[str, ...], Operation, bool]]] = {}
@@ -152,13 +152,13 @@ class FundsDetector(Detector):
             if concepts.matches_any(entry["patterns"], target):
                 return Operation(entry["capability"], entry["risk"], entry.get("address")), \
                     shown, Confidence.HIGH
-        func = call.func
-        if not isinstance(func, cst.Attribute):
+        split = _receiver_and_method(call.func, scope, ctx)
+        if split is None:
             return None
-        method = func.attr.value
-        receiver = ctx.resolver.qualname(func.value, scope)
-        if target is not None and target.endswith("." + method) and receiver is None:
-            receiver = target[: -len(method) - 1]  # getattr(client, "withdraw")(...)
+        receiver_expr, method = split
+        receiver = ctx.resolver.qualname(receiver_expr, scope)
+        if receiver is not None and not _known_root(receiver):
+            receiver = None  # a project module's factory: as good as unknown
         by_string = self._string_operation(call, method, receiver)
         if by_string is not None:
             return by_string, shown, Confidence.HIGH
@@ -172,7 +172,7 @@ class FundsDetector(Detector):
                 continue
             if distinctive:
                 return operation, shown, Confidence.MEDIUM
-            words = set(credentials.split_words(dotted_name(func.value) or ""))
+            words = set(credentials.split_words(dotted_name(receiver_expr) or ""))
             if words & _CLIENT_WORDS:
                 return operation, shown, Confidence.LOW
         return None
@@ -187,7 +187,10 @@ class FundsDetector(Detector):
             if method not in entry["methods"]:
                 continue
             patterns = tuple(p for r in entry["receivers"] for p in receivers[r])
-            if receiver is None or not concepts.matches_any(patterns, receiver):
+            if receiver is None:
+                if method in _GENERIC_METHODS:
+                    continue  # `x.request("transfer")` on an unknown x could be anything
+            elif not concepts.matches_any(patterns, receiver):
                 continue
             for value in _selector_strings(call, entry):
                 selected = entry["values"].get(value)
@@ -221,6 +224,8 @@ class FundsDetector(Detector):
         return best
 
 
+# Method names too common to identify a library on an unknown receiver.
+_GENERIC_METHODS = frozenset({"request", "fetch", "fetch2", "post", "get", "put", "send", "call"})
 _RISK_ORDER = {"READ": 0, "TRADE": 1, "INT-LOW": 2, "INT-MED": 3, "KEY": 4, "EXT-HIGH": 5}
 _UNKNOWN = "\x00"
 
@@ -261,7 +266,7 @@ def _strings_under(node: cst.BaseExpression, key: str, found: list[str]) -> None
         _strings_under(element.value, key, found)
 
 
-@functools.cache
+@catalog.derived
 def _path_index() -> dict[str, list[dict[str, Any]]]:
     """[[path]] entries by their last segment (`*` under its own key), patterns pre-split."""
     index: dict[str, list[dict[str, Any]]] = {}
@@ -322,6 +327,44 @@ def _http_verb(call: cst.Call, method: str, scope: Scope, ctx: FileContext) -> s
         if value and value.upper() in ("GET", "POST", "PUT", "DELETE", "PATCH"):
             return value.upper()
     return None
+
+
+def _receiver_and_method(func: cst.BaseExpression, scope: Scope,
+                         ctx: FileContext) -> tuple[cst.BaseExpression, str] | None:
+    """`exchange.withdraw` -> (exchange, "withdraw"); also through `getattr(exchange,
+    "withdraw")`, called directly or bound to a name first."""
+    if isinstance(func, cst.Attribute):
+        return func.value, func.attr.value
+    if isinstance(func, cst.Name):
+        for binding in scope.lookup(func.value):
+            if isinstance(binding, Assigned) and isinstance(binding.value, cst.Call):
+                return _getattr_parts(binding.value)
+        return None
+    if isinstance(func, cst.Call):
+        return _getattr_parts(func)
+    return None
+
+
+def _getattr_parts(call: cst.Call) -> tuple[cst.BaseExpression, str] | None:
+    if isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) >= 2 \
+            and isinstance(call.args[1].value, cst.SimpleString):
+        name = literal_value(call.args[1].value)
+        if name:
+            return call.args[0].value, name
+    return None
+
+
+@catalog.derived
+def _library_roots() -> frozenset[str]:
+    """First segments of every library botscan knows clients of (ccxt, binance, web3…)."""
+    roots = {p.split(".")[0] for patterns in _receiver_patterns().values() for p in patterns}
+    for entry in catalog.knowledge("clients")["client"]:
+        roots |= {p.split(".")[0] for p in entry["patterns"]}
+    return frozenset(r for r in roots if r and not r.startswith(("*", "{")))
+
+
+def _known_root(qualname: str) -> bool:
+    return qualname.startswith(".") or qualname.split(".")[0] in _library_roots()
 
 
 def _shown(func: cst.BaseExpression) -> str:

@@ -74,6 +74,8 @@ class Options:
     """What a detector may need from the configuration (picklable, for worker processes)."""
 
     extra_credential_names: tuple[tuple[str, str], ...] = ()
+    packs: tuple[tuple[str, str], ...] = ()
+    """Knowledge packs in force, (name, TOML text), so workers that do not fork see them."""
 
 
 class FileContext:

@@ -19,7 +19,6 @@ secret is not the secret.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +70,7 @@ Taint = frozenset[Label]
 _CLEAN: Taint = frozenset()
 
 
-@functools.cache
+@catalog.derived
 def _sinks() -> dict[str, Any]:
     return catalog.knowledge("sinks")
 
