@@ -5,7 +5,8 @@ pip-audit's OSV client sends one `POST /v1/query` per pin (`{"package": {"name",
 (pip_audit/_service/osv.py, 2.10). The records below are the real advisories, trimmed to the
 fields pip-audit reads. `fail_after` makes the service break after that many answers, either
 with HTTP 500 or by closing the connection without a reply, to play a network failure in the
-middle of an audit. The server stops itself after `lifetime` seconds even if a test forgets to.
+middle of an audit, or ("hang") by not answering until it stops, to play a stalled service.
+The server stops itself after `lifetime` seconds even if a test forgets to.
 """
 
 from __future__ import annotations
@@ -82,12 +83,14 @@ class OsvServer:
 
     def __init__(self, *, fail_after: int | None = None, failure: str = "status",
                  lifetime: float = 60.0) -> None:
-        if failure not in ("status", "close"):
-            raise ValueError("failure is 'status' (HTTP 500) or 'close' (no reply)")
+        if failure not in ("status", "close", "hang"):
+            raise ValueError("failure is 'status' (HTTP 500), 'close' (no reply) or 'hang'")
         self.fail_after = fail_after
         self.failure = failure
         self.queries: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._lifetime = lifetime
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
@@ -106,6 +109,7 @@ class OsvServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._timer.cancel()
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -117,6 +121,8 @@ class OsvServer:
         with self._lock:
             self.queries.append((name, version))
             broken = self.fail_after is not None and len(self.queries) > self.fail_after
+        if broken and self.failure == "hang":
+            self._stopping.wait(self._lifetime)
         if broken:
             return (500, {"code": 13, "message": "internal error"}) \
                 if self.failure == "status" else (0, None)

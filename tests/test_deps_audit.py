@@ -100,6 +100,19 @@ def test_network_failure_mid_audit_is_a_notice_not_clean(tmp_path: Path, failure
     assert len(result.not_audited) == 5
 
 
+def test_stalled_service_is_cut_off_by_the_timeout(tmp_path: Path) -> None:
+    with osv_server(fail_after=0, failure="hang") as server:
+        started = time.monotonic()
+        result = analyze(tmp_path, {"requirements.txt": "requests==2.19.0\n"},
+                         AuditSettings(osv_url=server.url, timeout_seconds=1.5))
+        elapsed = time.monotonic() - started
+    assert elapsed < 5
+    assert [n.message for n in result.notices] == [
+        f"vulnerability audit failed (osv {server.url}): pip-audit did not finish within "
+        "1.5 s; 1 pinned dependency not checked for known vulnerabilities"]
+    assert not result.findings
+
+
 def test_unreachable_service(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
