@@ -105,6 +105,17 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Read settings from this TOML file instead of ./.botscan.toml or "
                    "./pyproject.toml.")
+@click.option("--no-deps", is_flag=True, help="Skip dependency manifests (BOT6xx).")
+@click.option("--offline", is_flag=True,
+              help="Do not query the vulnerability service; the offline dependency rules "
+                   "still run, and the report says the audit was skipped.")
+@click.option("--vuln-service", type=click.Choice(("osv", "pypi")), default="osv",
+              show_default=True, help="Vulnerability service for pip-audit.")
+@click.option("--osv-url", metavar="URL",
+              help="An OSV-compatible query URL (an organisation's mirror). Pins you declare "
+                   "are sent to the service; use a mirror or --offline to keep them in.")
+@click.option("--strict-deps", is_flag=True,
+              help="Exit 1 when dependencies could not be audited.")
 @click.option("--pack", "packs", multiple=True, metavar="FILE",
               help="Knowledge pack (TOML) extending the catalog, e.g. an in-house SDK; "
                    "repeatable.")
@@ -114,10 +125,13 @@ def main() -> None:
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
          no_default_excludes: bool, jobs: int | None, config_path: Path | None,
-         packs: tuple[str, ...], sarif_category: str) -> None:
+         no_deps: bool, offline: bool, vuln_service: str, osv_url: str | None,
+         strict_deps: bool, packs: tuple[str, ...], sarif_category: str) -> None:
     """Scan files and directories (default: the current directory)."""
     from botscan import catalog
     from botscan import config as config_module
+    from botscan.deps import AuditSettings
+    from botscan.model import NoticeKind
     from botscan.pool import default_jobs
     from botscan.scan import ScanOptions
     from botscan.scan import scan as run_scan
@@ -134,6 +148,8 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         credential_names=tuple(sorted(settings.credential_names.items())),
         packs=config_module.read_packs(settings.packs + [str(Path(p)) for p in packs]),
         jobs=jobs or settings.jobs or default_jobs(),
+        dependencies=not no_deps,
+        audit=_audit_settings(AuditSettings, offline, vuln_service, osv_url),
     )
     targets = list(paths) or [Path(".")]
     for target in targets:
@@ -148,7 +164,19 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | 
         click.echo(report, nl=not report.endswith("\n"))
     threshold = config_module.fail_threshold(fail_on or settings.fail_on)
     failing = threshold is not None and any(f.severity >= threshold for f in result.active)
-    sys.exit(1 if failing else 0)
+    unaudited = strict_deps and any(n.kind is NoticeKind.AUDIT for n in result.notices)
+    sys.exit(1 if failing or unaudited else 0)
+
+
+def _audit_settings(factory: Any, offline: bool, service: str, osv_url: str | None) -> Any:
+    """The audit settings, with look-ups cached in the user's cache directory (never in the
+    scanned tree, where a hostile repository could plant a clean verdict)."""
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        return factory(offline=offline, service=service, osv_url=osv_url,
+                       cache_dir=cache_home / "botscan" / "deps")
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def _color_wanted() -> bool:

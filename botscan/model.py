@@ -107,6 +107,8 @@ class NoticeKind(str, enum.Enum):
     CRASH = "crash"
     SYMLINK = "symlink"
     UNREADABLE = "unreadable"
+    AUDIT = "not-audited"
+    """Dependencies the vulnerability audit could not look up (offline, network, service)."""
 
 
 @dataclass(frozen=True)

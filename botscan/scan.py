@@ -6,15 +6,17 @@ hangs the parser costs that file (reported as a notice), never the scan.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from botscan import catalog, pool
 from botscan.analyzers.python.engine import Options
 from botscan.analyzers.text_credentials import config_syntax
 from botscan.capabilities import capability_profile
-from botscan.model import Evidence, Finding, Notice, NoticeKind, ScanResult
+from botscan.deps import AuditSettings, DependencyResult, analyze_dependencies, is_manifest
+from botscan.model import Dependency, Evidence, Finding, Notice, NoticeKind, ScanResult
 from botscan.sources.walker import FileKind, SourceFile, walk
 
 FILE_TIMEOUT_SECONDS = 30.0
@@ -33,6 +35,9 @@ class ScanOptions:
     """Knowledge packs: (name, TOML text) pairs extending checks/knowledge."""
     jobs: int = field(default_factory=pool.default_jobs)
     file_timeout: float = FILE_TIMEOUT_SECONDS
+    dependencies: bool = True
+    """Parse manifests and run the dependency rules (BOT6xx)."""
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     def enabled_rules(self) -> frozenset[str]:
         chosen = catalog.expand_selectors(list(self.select)) if self.select else set(
@@ -85,13 +90,24 @@ def _analysable(path: str) -> bool:
 def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
     """Scan files and directories; raises FileNotFoundError for a path that does not exist."""
     options = options or ScanOptions()
-    started = time.monotonic()
+    previous = catalog.active_packs()
     catalog.use_packs(options.packs)
+    try:
+        return _scan(paths, options)
+    finally:
+        catalog.use_packs(previous)  # packs belong to this scan, not to the process
+
+
+def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
+    started = time.monotonic()
     enabled = options.enabled_rules()
     notices: list[Notice] = []
     files: list[SourceFile] = []
+    manifests: list[SourceFile] = []
     for item in walk(paths, exclude=options.exclude,
                      use_default_excludes=options.use_default_excludes):
+        if isinstance(item, SourceFile) and is_manifest(item.path):
+            manifests.append(item)
         if isinstance(item, Notice):
             # A size notice matters only for a file botscan would have read (not a wheel).
             if item.kind is not NoticeKind.TOO_LARGE or _analysable(item.path):
@@ -131,6 +147,12 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
         fallback = "; scanned as text for credentials only" if position in text_done else ""
         notices.append(Notice(tasks[index].path, kind,
                               f"not analysed: {failure.detail}{fallback}"))
+    dependencies: list[Dependency] = []
+    if options.dependencies and manifests and enabled & _DEPENDENCY_RULES:
+        deps = _dependencies(manifests, options, enabled)
+        findings.extend(deps.findings)
+        notices.extend(deps.notices)
+        dependencies = deps.dependencies
     findings.sort(key=Finding.sort_key)
     notices.sort(key=lambda n: (n.path, n.kind.value))
     return ScanResult(
@@ -140,4 +162,35 @@ def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
         duration_seconds=time.monotonic() - started,
         roots=[str(p) for p in paths],
         capabilities=capability_profile(evidence),
+        dependencies=dependencies,
     )
+
+
+_DEPENDENCY_RULES = frozenset({"BOT601", "BOT602", "BOT603", "BOT604", "BOT605"})
+
+
+def _dependencies(manifests: list[SourceFile], options: ScanOptions,
+                  enabled: frozenset[str]) -> DependencyResult:
+    """The dependency analyzer, once per scan root, on the manifests the walker found.
+
+    With the vulnerability rule switched off, nothing is sent to the audit service.
+    """
+    by_root: dict[Path, list[tuple[str, bytes]]] = {}
+    for manifest in manifests:
+        depth = len(PurePosixPath(manifest.path).parts)
+        root = manifest.abspath.parents[depth - 1] if depth else manifest.abspath.parent
+        try:
+            by_root.setdefault(root, []).append((manifest.path, manifest.abspath.read_bytes()))
+        except OSError:
+            continue  # the walker already reported it as unreadable
+    audit = options.audit
+    if "BOT601" not in enabled:
+        audit = dataclasses.replace(audit, offline=True)
+    total = DependencyResult()
+    for root, files in sorted(by_root.items()):
+        result = analyze_dependencies(root, files, audit)
+        total.findings += [f for f in result.findings if f.rule_id in enabled]
+        total.notices += [n for n in result.notices
+                          if "BOT601" in enabled or n.kind is not NoticeKind.AUDIT]
+        total.dependencies += result.dependencies
+    return total

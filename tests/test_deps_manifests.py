@@ -47,7 +47,8 @@ def only(found: Manifests, name: str) -> Declared:
     ("pyproject.toml", True), ("poetry.lock", True), ("uv.lock", True), ("Pipfile", True),
     ("Pipfile.lock", True), ("pylock.toml", True), ("pylock.dev.toml", True),
     ("setup.cfg", True), ("setup.py", True), ("environment.yml", True),
-    ("environment.yaml", True), ("MANIFEST.in", False), ("notes.txt", False),
+    ("environment.yaml", True), ("setup/environment_dydx.yml", True), ("MANIFEST.in", False),
+    ("notes.txt", False),
     ("config.toml", False), ("setup_helpers.py", False), ("Makefile.in", False),
 ])
 def test_is_manifest(path: str, expected: bool) -> None:
@@ -148,7 +149,7 @@ dependencies = [
 ws = ["websockets==12.0"]
 
 [dependency-groups]
-test = ["pytest==8.3.3", {include-group = "lint"}]
+test = ["pytest==8.3.3", {include-group = "lint"}, "bot[ws]"]
 
 [tool.poetry.dependencies]
 python = "^3.10"
@@ -411,6 +412,23 @@ def test_setup_py_literals_only_and_never_run(tmp_path: Path) -> None:
     assert len(found.notices) == 1
     assert "tests_require is computed" in found.notices[0].message
     assert not marker.exists()
+
+
+def test_setup_py_local_names_resolve_once_bound_only(tmp_path: Path) -> None:
+    manifests = write(tmp_path, {"setup.py": (
+        "from setuptools import setup\n"
+        "EXTRA = ['a==1']\n"
+        "EXTRA = ['b==2']\n"
+        "def main():\n"
+        "    install_requires = [\n"
+        "        'aiohttp>=3.8.5',\n"
+        "    ]\n"
+        "    setup(install_requires=install_requires, tests_require=EXTRA)\n"
+        "main()\n"
+    )})
+    found = read_manifests(tmp_path, manifests)
+    assert rows(found, "setup.py") == {("aiohttp", None, 6, "index", "dependency")}
+    assert ["tests_require is computed" in n.message for n in found.notices] == [True]
 
 
 def test_setup_py_that_is_not_python_3(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ from botscan.report import json_report
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "json-format.md"
 
-TOP_KEYS = ["schema_version", "tool", "summary", "findings", "notices"]
+TOP_KEYS = ["schema_version", "tool", "summary", "findings", "notices", "dependencies",
+            "capabilities", "recommendation"]
 SUMMARY_KEYS = [
     "total",
     "by_severity",

@@ -26,7 +26,7 @@ SERVICES = ("osv", "pypi")
 _IDS_SHOWN = 5
 _NAMES_SHOWN = 5
 
-AUDIT_NOTICE: NoticeKind = getattr(NoticeKind, "AUDIT", NoticeKind.UNREADABLE)
+AUDIT_NOTICE = NoticeKind.AUDIT
 """The kind of "not audited" notices: `NoticeKind.AUDIT` once the model has it."""
 
 
@@ -41,7 +41,7 @@ class AuditSettings:
     cache_dir: Path | None = None
     """Where look-ups are cached; never inside the scanned tree."""
     cache_ttl_seconds: int = 24 * 3600
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:

@@ -44,11 +44,10 @@ _BY_NAME: dict[str, Parser] = {
     "pylock.toml": parse_pylock,
     "setup.cfg": parse_setup_cfg,
     "setup.py": parse_setup_py,
-    "environment.yml": parse_environment_yml,
-    "environment.yaml": parse_environment_yml,
 }
 _LOCKS = {"poetry.lock", "uv.lock", "Pipfile.lock", "pylock.toml"}
 _PYLOCK = re.compile(r"^pylock\.[^/.]+\.toml$")
+_CONDA = re.compile(r"^environment[^/]*\.ya?ml$")
 
 
 def _is_requirements(path: str) -> bool:
@@ -67,6 +66,8 @@ def _parser(path: str) -> Parser | None:
         return _BY_NAME[name]
     if _PYLOCK.match(name):
         return parse_pylock
+    if _CONDA.match(name):
+        return parse_environment_yml
     if _is_requirements(path):
         return _requirements
     return None

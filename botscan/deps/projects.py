@@ -29,6 +29,8 @@ class _Reader:
         self.index = TomlLines(text)
         self.used: set[tuple[int, str]] = set()
         self.out = Parsed()
+        self.own: str | None = None
+        """The project's own name: `bot[plot,dev]` in its extras installs nothing new."""
 
     def span(self, *names: str) -> tuple[int, int]:
         for name in names:
@@ -41,9 +43,12 @@ class _Reader:
         for text in strings(values):
             line = self.index.value(span, text, self.used) or span[0]
             try:
-                self.out.declared.append(parse_pep508(text, self.manifest, line, role))
+                declared = parse_pep508(text, self.manifest, line, role)
             except InvalidRequirement:
                 self.out.problems.append(f"line {line}: not a PEP 508 requirement: {text[:80]!r}")
+                continue
+            if declared.name is None or declared.name != self.own:
+                self.out.declared.append(declared)
 
     def keyed_line(self, table_name: str, key: str) -> int:
         """The line of `key = …` in `[table_name]`, or of its own `[table_name.key]` table."""
@@ -153,6 +158,8 @@ def parse_pyproject(manifest: str, text: str) -> Parsed:
     data = load_toml(text)
     reader = _Reader(manifest, text)
     project = table(data, "project")
+    if isinstance(project.get("name"), str):
+        reader.own = canonicalize_name(project["name"])
     reader.pep508_list(project.get("dependencies"), reader.span("project"), Role.DEPENDENCY)
     optional_span = reader.span("project.optional-dependencies", "project")
     for values in table(project, "optional-dependencies").values():

@@ -14,6 +14,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from packaging.requirements import InvalidRequirement
 
+from botscan.analyzers.python.analyzer import PARSE_CAP_BYTES
 from botscan.analyzers.python.engine import Pathological
 from botscan.analyzers.python.engine import parse as parse_python
 from botscan.deps.declared import Role, parse_pep508
@@ -75,18 +76,12 @@ def _literal(node: cst.BaseExpression) -> str | None:
 
 
 class _SetupReader:
-    def __init__(self, manifest: str, module: cst.Module) -> None:
+    def __init__(self, manifest: str, module: cst.Module,
+                 names: dict[str, cst.BaseExpression]) -> None:
         self.manifest = manifest
         self.out = Parsed()
         self.positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        self.names: dict[str, cst.BaseExpression] = {}
-        for statement in module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and \
-                        isinstance(small.targets[0].target, cst.Name):
-                    self.names[small.targets[0].target.value] = small.value
+        self.names = names
 
     def line(self, node: cst.CSTNode) -> int:
         where: CodeRange | None = self.positions.get(node)
@@ -144,26 +139,46 @@ def _is_setup(func: cst.BaseExpression) -> bool:
         isinstance(func, cst.Attribute) and func.attr.value == "setup")
 
 
-class _Calls(cst.CSTVisitor):
+class _Collect(cst.CSTVisitor):
+    """The `setup(...)` calls, and the names bound exactly once to a value anywhere.
+
+    `install_requires = [...]` is often a local of a `main()` that calls `setup`: a name with
+    one binding in the file is resolved whatever its scope; a name bound twice is not.
+    """
+
     def __init__(self) -> None:
         self.calls: list[cst.Call] = []
+        self.bound: dict[str, cst.BaseExpression | None] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         if _is_setup(node.func):
             self.calls.append(node)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                name = target.target.value
+                single = len(node.targets) == 1 and name not in self.bound
+                self.bound[name] = node.value if single else None
+
+    def names(self) -> dict[str, cst.BaseExpression]:
+        return {name: value for name, value in self.bound.items() if value is not None}
+
 
 def parse_setup_py(manifest: str, text: str) -> Parsed:
-    """Raises ManifestError when the file cannot be parsed as Python 3."""
+    """Raises ManifestError when the file cannot be parsed as Python 3, or is too large to
+    parse safely (libcst needs about 500 bytes of memory per byte of source)."""
+    if len(text) > PARSE_CAP_BYTES:
+        raise ManifestError(f"over the {PARSE_CAP_BYTES:,}-character parse limit")
     try:
         module = parse_python(text)
     except Pathological as exc:
         raise ManifestError(f"not parsed ({exc})") from None
     except (cst.ParserSyntaxError, SyntaxError, RecursionError, ValueError):
         raise ManifestError("not parsed as Python 3 (syntax error)") from None
-    calls = _Calls()
-    module.visit(calls)
-    reader = _SetupReader(manifest, module)
-    for call in calls.calls:
+    collected = _Collect()
+    module.visit(collected)
+    reader = _SetupReader(manifest, module, collected.names())
+    for call in collected.calls:
         reader.call(call)
     return reader.out

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from botscan import catalog
 from botscan.analyzers.hits import Hit
 from botscan.deps.declared import Declared, Role, Source
-from botscan.deps.manifests import is_lock
 from botscan.deps.names import lookalike, malicious
 from botscan.model import Confidence
 
@@ -23,29 +22,18 @@ _HASHED = re.compile(r"#(?:sha256|sha384|sha512)=", re.IGNORECASE)
 
 
 def covered(declared: Sequence[Declared]) -> set[Declared]:
-    """Range declarations whose package a lock file next to them pins exactly.
+    """Range declarations whose package is pinned exactly next to them.
 
-    `pyproject.toml` asking for `ccxt>=4` beside a `uv.lock` holding `ccxt 4.4.26` is the
-    normal, reproducible setup; the lock entry is what gets audited. A pip-tools `x.in` is
-    locked by the `x.txt` compiled from it.
+    `pyproject.toml` asking for `ccxt>=4` beside a `uv.lock` holding `ccxt 4.4.26`, or beside
+    a `requirements.txt` with `ccxt==4.4.26` (freqtrade's layout; a pip-tools `x.in` and its
+    compiled `x.txt`), is the normal reproducible setup: the pin is what gets installed and
+    audited, and reporting the range too would bury the packages nobody pins.
     """
-    pins: dict[str, set[tuple[str, str]]] = {}
-    for d in declared:
-        if d.name and d.version and (d.locked or d.manifest.endswith(".txt")):
-            pins.setdefault(d.manifest, set()).add((posixpath.dirname(d.manifest), d.name))
-    locked: set[tuple[str, str]] = set()
-    by_in_file: dict[str, set[str]] = {}
-    for manifest, entries in pins.items():
-        if is_lock(manifest):
-            locked |= entries
-        else:
-            by_in_file[manifest[: -len(".txt")] + ".in"] = {name for _, name in entries}
-    return {
-        d for d in declared
-        if d.name and not d.version and not d.locked and d.source is Source.INDEX
-        and ((posixpath.dirname(d.manifest), d.name) in locked
-             or d.name in by_in_file.get(d.manifest, ()))
-    }
+    pinned = {(posixpath.dirname(d.manifest), d.name) for d in declared
+              if d.name and d.version and (d.locked or d.manifest.endswith(".txt"))}
+    return {d for d in declared
+            if d.name and not d.version and not d.locked and d.source is Source.INDEX
+            and (posixpath.dirname(d.manifest), d.name) in pinned}
 
 
 def _pypi_hosts() -> frozenset[str]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from botscan.capabilities import recommendation
 from botscan.catalog import Rule
-from botscan.model import Finding, Notice, ScanResult
+from botscan.model import Dependency, Finding, Notice, ScanResult
 from botscan.report.common import (
     TOOL_NAME,
     TOOL_VERSION,
@@ -71,6 +71,21 @@ def _summary(result: ScanResult) -> JSONObject:
     }
 
 
+def _dependency(dep: Dependency) -> JSONObject:
+    return {
+        "name": dep.name,
+        "version": dep.version,
+        "manifest": dep.manifest,
+        "line": dep.line,
+        "audited": dep.audited,
+        "skip_reason": dep.skip_reason,
+        "advisories": [{"id": a.id, "aliases": list(a.aliases),
+                        "fix_versions": list(a.fix_versions), "description": a.description}
+                       for a in dep.advisories],
+        "fix": dep.fix,
+    }
+
+
 def render(result: ScanResult, rules: Mapping[str, Rule]) -> str:
     """The report as a JSON document (see docs/json-format.md), ending with a newline."""
     document: JSONObject = {
@@ -79,6 +94,7 @@ def render(result: ScanResult, rules: Mapping[str, Rule]) -> str:
         "summary": _summary(result),
         "findings": [_finding(f, rule_for(f, rules)) for f in ordered_findings(result)],
         "notices": [_notice(n) for n in ordered_notices(result)],
+        "dependencies": [_dependency(d) for d in result.dependencies],
         "capabilities": capabilities_json(result),
         "recommendation": recommendation(result.capabilities),
     }

@@ -182,7 +182,8 @@ def _notification(notice: Notice) -> JSONObject:
     """
     notification: JSONObject = {
         "level": "warning",
-        "message": {"text": f"{notice.path}: {notice.message}"},
+        "message": {"text": f"{notice.path}: {notice.message}" if notice.path
+                    else notice.message},
     }
     if is_relative(notice.path):
         notification["locations"] = [

@@ -130,6 +130,33 @@ def _summary(result: ScanResult) -> str:
 _EVIDENCE_SHOWN = 3
 
 
+_DEPENDENCIES_SHOWN = 40
+
+
+def _dependency_lines(result: ScanResult, paint: Painter) -> list[str]:
+    """The dependency table: vulnerable packages first; the full table is in the JSON."""
+    if not result.dependencies:
+        return []
+    rows = sorted(result.dependencies,
+                  key=lambda d: (not d.advisories, d.audited, d.manifest, d.line, d.name))
+    table = [("package", "version", "manifest", "advisories", "fix")]
+    for dep in rows[:_DEPENDENCIES_SHOWN]:
+        advisories = ", ".join(a.id for a in dep.advisories) or (
+            "none known" if dep.audited else "not audited")
+        table.append((dep.name, dep.version or "(range)", f"{dep.manifest}:{dep.line}",
+                      advisories, dep.fix or ""))
+    widths = [min(max(len(row[i]) for row in table), 40) for i in range(4)]
+    lines = [paint("heading", "Dependencies:")]
+    for row in table:
+        cells = [neutralise(cell)[:40].ljust(widths[i]) for i, cell in enumerate(row[:4])]
+        lines.append("  " + "  ".join(cells) + ("  " + neutralise(row[4]) if row[4] else ""))
+    hidden = len(rows) - _DEPENDENCIES_SHOWN
+    if hidden > 0:
+        lines.append(f"  … and {hidden} more (see --format json)")
+    lines.append("")
+    return lines
+
+
 def _profile_lines(result: ScanResult, paint: Painter) -> list[str]:
     """What the bot does with the account, with evidence, and the key it needs. Left out when
     nothing was recognised (a pre-commit run on one helper file has no profile to show)."""
@@ -160,12 +187,14 @@ def render(result: ScanResult, rules: Mapping[str, Rule], *, color: bool = False
         for finding in findings:
             lines.extend(_finding_lines(finding, rule_for(finding, rules), width, paint))
         lines.append("")
+    lines.extend(_dependency_lines(result, paint))
     lines.extend(_profile_lines(result, paint))
     notices = ordered_notices(result)
     if notices:
         lines.append(paint("heading", "Notices (not fully analysed):"))
         lines.extend(
-            f"  {neutralise(n.path)}: {neutralise(n.message)} [{n.kind.value}]" for n in notices
+            f"  {neutralise(n.path) + ': ' if n.path else ''}{neutralise(n.message)} "
+            f"[{n.kind.value}]" for n in notices
         )
         lines.append("")
     lines.append(paint("summary", _summary(result)))
