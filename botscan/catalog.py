@@ -161,16 +161,25 @@ def use_packs(packs: Sequence[tuple[str, str]]) -> None:
     if new == _packs:
         return
     for name, text in new:
-        data = _read_toml(name, text)
-        unknown = sorted(set(data) - _knowledge_names())
-        if unknown:
-            raise CatalogError(f"{name}: unknown knowledge table(s) {', '.join(unknown)} "
-                               f"(known: {', '.join(sorted(_knowledge_names()))})")
+        check_pack(name, text)
     _packs = new
     knowledge.cache_clear()
     fingerprint.cache_clear()
     for cached in _derived:
         cached.cache_clear()
+
+
+def active_packs() -> tuple[tuple[str, str], ...]:
+    return _packs
+
+
+def check_pack(name: str, text: str) -> None:
+    """Raise CatalogError unless `text` is a pack of known knowledge tables."""
+    data = _read_toml(name, text)
+    unknown = sorted(set(data) - _knowledge_names())
+    if unknown:
+        raise CatalogError(f"{name}: unknown knowledge table(s) {', '.join(unknown)} "
+                           f"(known: {', '.join(sorted(_knowledge_names()))})")
 
 
 def _knowledge_names() -> set[str]:

@@ -136,7 +136,8 @@ def read_packs(paths: list[str]) -> tuple[tuple[str, str], ...]:
         except OSError as exc:
             raise ConfigError(f"{pack}: cannot read knowledge pack: {exc.strerror}") from None
     try:
-        catalog.use_packs(packs)
+        for name, text in packs:
+            catalog.check_pack(name, text)
     except catalog.CatalogError as exc:
         raise ConfigError(str(exc)) from None
     return tuple(packs)

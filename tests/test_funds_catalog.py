@@ -36,9 +36,9 @@ CAPABILITY_RISKS = {
     "keys": {"KEY"},
     "trade": {"TRADE"},
     "read": {"READ"},
-    "onchain": {"EXT-HIGH"},
+    "onchain": {"EXT-HIGH", "SIGN"},
 }
-RISKS = {"EXT-HIGH", "INT-MED", "INT-LOW", "KEY", "TRADE", "READ"}
+RISKS = {"EXT-HIGH", "INT-MED", "INT-LOW", "KEY", "TRADE", "READ", "SIGN"}
 TABLES = {"receivers", "method", "function", "string_arg", "path"}
 METHOD_KEYS = {"receivers", "names", "capability", "risk", "address", "distinctive", "note"}
 FUNCTION_KEYS = {"patterns", "capability", "risk", "note"}

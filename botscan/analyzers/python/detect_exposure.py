@@ -17,7 +17,7 @@ import libcst as cst
 from botscan import catalog, credentials
 from botscan.analyzers.python import concepts
 from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
-from botscan.analyzers.python.symbols import Scope, dotted_name, literal_value
+from botscan.analyzers.python.symbols import Scope, call_text, dotted_name, literal_value
 from botscan.analyzers.python.taint import FromParam, Source, TaintAnalysis
 
 _REPR_METHODS = frozenset({"__repr__", "__str__", "__format__"})
@@ -164,7 +164,7 @@ def _call_sink(call: cst.Call, scope: Scope, ctx: FileContext) -> Sink | None:
     target = ctx.resolver.call_target(call, scope)
     func = call.func
     method = func.attr.value if isinstance(func, cst.Attribute) else None
-    shown = dotted_name(func) or target or "call"
+    shown = call_text(func)
     table = _sinks()
     if _is_log_call(target, func, method, table["log"]):
         values = tuple(a.value for a in call.args if a.keyword is None
@@ -182,16 +182,30 @@ def _call_sink(call: cst.Call, scope: Scope, ctx: FileContext) -> Sink | None:
     return None
 
 
+_LOGGING_ROOTS = frozenset({"logging", "loguru", "structlog", "builtins", "sys", "pprint",
+                            "warnings", "click", "typer", "rich", "tqdm"})
+
+
 def _is_log_call(target: str | None, func: cst.BaseExpression, method: str | None,
                  table: dict[str, Any]) -> bool:
+    """A known log call, or a log-level method on something named like a logger: the
+    project's own logger classes (`self.logger().info`, hummingbot's HummingbotLogger)
+    count, a resolved `logging` call that is not a log method does not."""
     if concepts.matches_any(table["patterns"], target):
         return True
-    if target is not None and not target.startswith("."):
-        return False  # resolved to something that is not a logger
+    if target is not None and target.split(".")[0] in _LOGGING_ROOTS:
+        return False
     if method not in table["methods"] or not isinstance(func, cst.Attribute):
         return False
-    receiver = dotted_name(func.value) or ""
-    return bool(set(credentials.split_words(receiver)).intersection(table["receiver_words"]))
+    names = f"{_receiver_text(func.value)} {target or ''}"
+    return bool(set(credentials.split_words(names)).intersection(table["receiver_words"]))
+
+
+def _receiver_text(node: cst.BaseExpression) -> str:
+    """`self.logger()` -> `self.logger`: a logger is often returned by a getter."""
+    while isinstance(node, cst.Call) and not node.args:
+        node = node.func
+    return dotted_name(node) or ""
 
 
 def _raise_sink(node: cst.CSTNode) -> Sink | None:

@@ -20,7 +20,13 @@ import libcst as cst
 from botscan import catalog, credentials
 from botscan.analyzers.python import concepts
 from botscan.analyzers.python.engine import Detector, Event, FileContext
-from botscan.analyzers.python.symbols import Assigned, Scope, dotted_name, literal_value
+from botscan.analyzers.python.symbols import (
+    Assigned,
+    Scope,
+    call_text,
+    dotted_name,
+    literal_value,
+)
 from botscan.model import Confidence
 
 _CLIENT_WORDS = frozenset({"exchange", "exchanges", "ex", "client", "ccxt", "broker", "binance",
@@ -75,7 +81,9 @@ def _parse_value(text: str) -> tuple[str, str]:
 
 
 def rule_for(operation: Operation) -> str | None:
-    if operation.capability in ("read", "trade"):
+    """The finding an operation deserves; None for evidence only (reads, trades, off-chain
+    signatures such as exchange logins and DEX order signing)."""
+    if operation.capability in ("read", "trade") or operation.risk == "SIGN":
         return None
     if operation.capability == "keys":
         return "BOT304"
@@ -147,7 +155,7 @@ class FundsDetector(Detector):
     def _match(self, call: cst.Call, scope: Scope,
                ctx: FileContext) -> tuple[Operation, str, Confidence] | None:
         target = ctx.resolver.call_target(call, scope)
-        shown = _shown(call.func)
+        shown = call_text(call.func)
         for entry in _table().get("function", []):
             if concepts.matches_any(entry["patterns"], target):
                 return Operation(entry["capability"], entry["risk"], entry.get("address")), \
@@ -172,7 +180,9 @@ class FundsDetector(Detector):
                 continue
             if distinctive:
                 return operation, shown, Confidence.MEDIUM
-            words = set(credentials.split_words(dotted_name(receiver_expr) or ""))
+            if method in _GENERIC_METHODS:
+                continue  # `client.send(...)` on an unknown client could be anything
+            words = set(credentials.split_words(_container_name(receiver_expr)))
             if words & _CLIENT_WORDS:
                 return operation, shown, Confidence.LOW
         return None
@@ -225,7 +235,8 @@ class FundsDetector(Detector):
 
 
 # Method names too common to identify a library on an unknown receiver.
-_GENERIC_METHODS = frozenset({"request", "fetch", "fetch2", "post", "get", "put", "send", "call"})
+_GENERIC_METHODS = frozenset({"request", "fetch", "fetch2", "post", "get", "put", "send", "call",
+                              "sign", "submit", "execute", "run"})
 _RISK_ORDER = {"READ": 0, "TRADE": 1, "INT-LOW": 2, "INT-MED": 3, "KEY": 4, "EXT-HIGH": 5}
 _UNKNOWN = "\x00"
 
@@ -336,9 +347,17 @@ def _receiver_and_method(func: cst.BaseExpression, scope: Scope,
     if isinstance(func, cst.Attribute):
         return func.value, func.attr.value
     if isinstance(func, cst.Name):
+        # `w = client.withdraw; w(...)` or `w = getattr(client, "withdraw")`: a bound method
+        # must not hide the call.
         for binding in scope.lookup(func.value):
-            if isinstance(binding, Assigned) and isinstance(binding.value, cst.Call):
-                return _getattr_parts(binding.value)
+            if not isinstance(binding, Assigned):
+                continue
+            if isinstance(binding.value, cst.Attribute):
+                return binding.value.value, binding.value.attr.value
+            if isinstance(binding.value, cst.Call):
+                parts = _getattr_parts(binding.value)
+                if parts is not None:
+                    return parts
         return None
     if isinstance(func, cst.Call):
         return _getattr_parts(func)
@@ -367,10 +386,12 @@ def _known_root(qualname: str) -> bool:
     return qualname.startswith(".") or qualname.split(".")[0] in _library_roots()
 
 
-def _shown(func: cst.BaseExpression) -> str:
-    """The call as written, on one line and short: `token.functions.transfer(...).build_…`."""
-    text = dotted_name(func) or " ".join(cst.Module([]).code_for_node(func).split())
-    return text if len(text) <= 60 else text[:59] + "…"
+def _container_name(node: cst.BaseExpression) -> str:
+    """The name a receiver goes by: `exchange` for `exchange["spot"]`, `self.logger` for
+    `self.logger()`."""
+    while isinstance(node, (cst.Subscript, cst.Call)):
+        node = node.value if isinstance(node, cst.Subscript) else node.func
+    return dotted_name(node) or ""
 
 
 def _literal_destination(call: cst.Call, operation: Operation, scope: Scope,

@@ -28,6 +28,7 @@ from botscan.analyzers.python.symbols import (
     Resolver,
     Scope,
     bind_import,
+    subscript_key,
 )
 from botscan.model import Confidence
 from botscan.testcode import is_test_path
@@ -280,6 +281,10 @@ class _Walker:
         self.events.assigns.append(AssignEvent(target, value, self.scope))
         if isinstance(target, cst.Name):
             self.scope.bind(target.value, Assigned(value, self.scope))
+        elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            key = subscript_key(target)
+            if key is not None:  # `exchanges["spot"] = ccxt.binance(...)`
+                self.scope.bind(f'{target.value.value}["{key}"]', Assigned(value, self.scope))
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
             owner = self.scope.owner
             if owner is not None and target.value.value == self.scope.self_name:

@@ -196,6 +196,26 @@ class Resolver:
             return f"{func}()" if func else None
         if isinstance(node, cst.Await):
             return self.qualname(node.expression, scope, depth + 1)
+        if isinstance(node, cst.Subscript):
+            return self._subscript(node, scope, depth)
+        return None
+
+    def _subscript(self, node: cst.Subscript, scope: Scope, depth: int) -> str | None:
+        """`exchanges["spot"]`: what was stored under that key, by subscript assignment or in
+        the dict literal the name holds."""
+        key = subscript_key(node)
+        if key is None or not isinstance(node.value, cst.Name):
+            return None
+        for binding in scope.lookup(f'{node.value.value}["{key}"]'):
+            resolved = self._binding(binding, depth + 1)
+            if resolved is not None:
+                return resolved
+        for binding in scope.lookup(node.value.value):
+            if isinstance(binding, Assigned) and isinstance(binding.value, cst.Dict):
+                for element in binding.value.elements:
+                    if isinstance(element, cst.DictElement) and isinstance(
+                            element.key, cst.SimpleString) and literal_value(element.key) == key:
+                        return self.qualname(element.value, binding.scope, depth + 1)
         return None
 
     def call_target(self, call: cst.Call, scope: Scope) -> str | None:
@@ -333,6 +353,20 @@ class Resolver:
                 if parts is not None:
                     return parts
         return None
+
+
+def call_text(func: cst.BaseExpression, limit: int = 60) -> str:
+    """A callee as written, on one line and short, for messages: `self.logger().info`."""
+    text = dotted_name(func) or " ".join(cst.Module([]).code_for_node(func).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def subscript_key(node: cst.Subscript) -> str | None:
+    """The constant string key of `x["key"]`, if that is what the subscript is."""
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    index = node.slice[0].slice.value
+    return literal_value(index) if isinstance(index, cst.SimpleString) else None
 
 
 def literal_value(node: cst.SimpleString) -> str | None:
