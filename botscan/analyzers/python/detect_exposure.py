@@ -130,20 +130,21 @@ def _label_order(label: object) -> tuple[str, str]:
 
 def _report(ctx: FileContext, sink: Sink, value: cst.BaseExpression, sources: list[Source],
             via: tuple[cst.FunctionDef, cst.CSTNode] | None) -> None:
-    """One finding per value reaching the sink, naming every credential in it."""
-    source = sources[0]
-    # Sets have no stable order: the line shown is the earliest origin of the first name.
-    origins = [s.node for s in sources if (s.kind, s.name) == (source.kind, source.name)]
-    names = list(dict.fromkeys(s.label if s.kind == "environment" else f"{s.label} `{s.name}`"
-                               for s in sources))
-    what = " and ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    """One finding per value reaching the sink. It names the credential the code itself
+    writes there when it can (`self.api_config_key`, not the response field it came from),
+    and counts the others."""
+    written = _written_names(value)
+    source = next((s for s in sources if s.name in written), sources[0])
+    others = {s.name for s in sources} - {source.name}
+    what = source.label if source.kind == "environment" else f"{source.label} `{source.name}`"
+    origins = [s.node for s in sources if s.name == source.name]
+    more = f", with {len(others)} other credential{'s' if len(others) > 1 else ''}" \
+        if others else ""
     through = ""
     related: list[list[cst.CSTNode]] = [origins]
     if via is not None:
         through = f" in `{via[0].name.value}()` (line @line1@)"
         related.append([via[1]])
-    verb = _VERBS[sink.rule_id].replace("is ", "are ", 1) if len(names) > 1 \
-        else _VERBS[sink.rule_id]
     fix = {
         "BOT201": "Log that it is set (or its last 4 characters), never its value.",
         "BOT202": "Name the credential in the message, not its value.",
@@ -152,10 +153,25 @@ def _report(ctx: FileContext, sink: Sink, value: cst.BaseExpression, sources: li
     }[sink.rule_id]
     ctx.report(
         sink.rule_id, value,
-        f"{what} (from line @line0@) {verb} `{sink.name}`{through}. {fix}",
-        evidence={"credentials": [s.name for s in sources], "sink": sink.name},
+        f"{what} (from line @line0@{more}) {_VERBS[sink.rule_id]} `{sink.name}`{through}. "
+        f"{fix}",
+        evidence={"credentials": sorted({s.name for s in sources}), "sink": sink.name},
         related=related,
     )
+
+
+def _written_names(value: cst.BaseExpression) -> set[str]:
+    """The last name segment of each plain name or attribute written in the value."""
+    parts: list[cst.BaseExpression] = [value]
+    if isinstance(value, cst.FormattedString):
+        parts = [p.expression for p in value.parts
+                 if isinstance(p, cst.FormattedStringExpression)]
+    names = set()
+    for part in parts:
+        text = dotted_name(part)
+        if text:
+            names.add(text.rsplit(".", 1)[-1])
+    return names
 
 
 # --- sinks ------------------------------------------------------------------------------------
