@@ -21,7 +21,7 @@ from botscan import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "html")
 FAIL_ON = ("critical", "high", "medium", "low", "never")
 
 
@@ -35,6 +35,7 @@ def _errors_are_one_line(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from botscan.baseline import BaselineError
         from botscan.catalog import CatalogError
         from botscan.config import ConfigError
 
@@ -45,7 +46,7 @@ def _errors_are_one_line(func: F) -> F:
             # interpreter complain while flushing at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
-        except (ConfigError, CatalogError) as exc:
+        except (ConfigError, CatalogError, BaselineError) as exc:
             _fail(str(exc))
         except FileNotFoundError as exc:
             _fail(str(exc) if not exc.filename else f"no such file or directory: {exc.filename}")
@@ -84,88 +85,137 @@ def main() -> None:
     """botscan: find what in a trading bot can leak your exchange keys or move your funds."""
 
 
+def _scan_inputs(func: F) -> F:
+    """The options that decide what is scanned and how: shared by `scan` and `baseline
+    create`, so a baseline is made from exactly the scan it will be compared with."""
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+        click.option("--select", multiple=True, metavar="IDS",
+                     help="Only these rule ids or families (BOT101, BOT4); comma-separated, "
+                          "repeatable."),
+        click.option("--ignore", multiple=True, metavar="IDS",
+                     help="Skip these rule ids or families; comma-separated, repeatable."),
+        click.option("--exclude", multiple=True, metavar="PATTERN",
+                     help="Skip paths matching this gitignore-style pattern; repeatable."),
+        click.option("--no-default-excludes", is_flag=True,
+                     help="Also scan virtualenvs, node_modules, caches and build output."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1),
+                     help="Worker processes [default: all cores]."),
+        click.option("--config", "config_path",
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Read settings from this TOML file instead of ./.botscan.toml or "
+                          "./pyproject.toml."),
+        click.option("--no-deps", is_flag=True, help="Skip dependency manifests (BOT6xx)."),
+        click.option("--offline", is_flag=True,
+                     help="Do not query the vulnerability service; the offline dependency "
+                          "rules still run, and the report says the audit was skipped."),
+        click.option("--vuln-service", type=click.Choice(("osv", "pypi")), default="osv",
+                     show_default=True, help="Vulnerability service for pip-audit."),
+        click.option("--osv-url", metavar="URL",
+                     help="An OSV-compatible query URL (an organisation's mirror). Pins you "
+                          "declare are sent to the service; use a mirror or --offline to keep "
+                          "them in."),
+        click.option("--pack", "packs", multiple=True, metavar="FILE",
+                     help="Knowledge pack (TOML) extending the catalog, e.g. an in-house SDK; "
+                          "repeatable."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run_scan(inputs: dict[str, Any]) -> tuple[Any, Any]:
+    """Load the configuration, build the scan options, scan. Returns (result, settings)."""
+    from botscan import catalog
+    from botscan import config as config_module
+    from botscan.deps import AuditSettings
+    from botscan.pool import default_jobs
+    from botscan.scan import ScanOptions
+    from botscan.scan import scan as run_scan
+
+    settings = config_module.load(inputs["config_path"])
+    chosen_select = _split(inputs["select"]) or settings.select
+    chosen_ignore = _split(inputs["ignore"]) + settings.ignore
+    catalog.expand_selectors(chosen_select + chosen_ignore)  # unknown ids: exit 2
+    options = ScanOptions(
+        select=tuple(chosen_select),
+        ignore=tuple(chosen_ignore),
+        exclude=tuple(settings.exclude) + tuple(inputs["exclude"]),
+        use_default_excludes=settings.use_default_excludes
+        and not inputs["no_default_excludes"],
+        credential_names=tuple(sorted(settings.credential_names.items())),
+        packs=config_module.read_packs(settings.packs + [str(Path(p)) for p in inputs["packs"]]),
+        jobs=inputs["jobs"] or settings.jobs or default_jobs(),
+        dependencies=not inputs["no_deps"],
+        audit=_audit_settings(AuditSettings, inputs["offline"], inputs["vuln_service"],
+                              inputs["osv_url"]),
+    )
+    targets = list(inputs["paths"]) or [Path(".")]
+    for target in targets:
+        if not target.exists() and not target.is_symlink():
+            raise FileNotFoundError(2, "No such file or directory", str(target))
+    return run_scan(targets, options), settings
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_scan_inputs
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Report format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of standard output.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON),
               help="Exit 1 when a finding is at or above this severity [default: high].")
-@click.option("--select", multiple=True, metavar="IDS",
-              help="Only these rule ids or families (BOT101, BOT4); comma-separated, repeatable.")
-@click.option("--ignore", multiple=True, metavar="IDS",
-              help="Skip these rule ids or families; comma-separated, repeatable.")
-@click.option("--exclude", multiple=True, metavar="PATTERN",
-              help="Skip paths matching this gitignore-style pattern; repeatable.")
-@click.option("--no-default-excludes", is_flag=True,
-              help="Also scan .git-less vendor dirs: virtualenvs, node_modules, build output.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Worker processes [default: all cores].")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Read settings from this TOML file instead of ./.botscan.toml or "
-                   "./pyproject.toml.")
-@click.option("--no-deps", is_flag=True, help="Skip dependency manifests (BOT6xx).")
-@click.option("--offline", is_flag=True,
-              help="Do not query the vulnerability service; the offline dependency rules "
-                   "still run, and the report says the audit was skipped.")
-@click.option("--vuln-service", type=click.Choice(("osv", "pypi")), default="osv",
-              show_default=True, help="Vulnerability service for pip-audit.")
-@click.option("--osv-url", metavar="URL",
-              help="An OSV-compatible query URL (an organisation's mirror). Pins you declare "
-                   "are sent to the service; use a mirror or --offline to keep them in.")
 @click.option("--strict-deps", is_flag=True,
               help="Exit 1 when dependencies could not be audited.")
-@click.option("--pack", "packs", multiple=True, metavar="FILE",
-              help="Knowledge pack (TOML) extending the catalog, e.g. an in-house SDK; "
-                   "repeatable.")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Hide findings recorded in this baseline (botscan baseline create); only "
+                   "new findings count for the exit code.")
 @click.option("--sarif-category", default="botscan/", show_default=True,
               help="runAutomationDetails.id of the SARIF run (GitHub needs a '/').")
 @_errors_are_one_line
-def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, fail_on: str | None,
-         select: tuple[str, ...], ignore: tuple[str, ...], exclude: tuple[str, ...],
-         no_default_excludes: bool, jobs: int | None, config_path: Path | None,
-         no_deps: bool, offline: bool, vuln_service: str, osv_url: str | None,
-         strict_deps: bool, packs: tuple[str, ...], sarif_category: str) -> None:
+def scan(fmt: str, output: Path | None, fail_on: str | None, strict_deps: bool,
+         baseline_path: Path | None, sarif_category: str, **inputs: Any) -> None:
     """Scan files and directories (default: the current directory)."""
-    from botscan import catalog
+    from botscan import baseline as baseline_module
     from botscan import config as config_module
-    from botscan.deps import AuditSettings
     from botscan.model import NoticeKind
-    from botscan.pool import default_jobs
-    from botscan.scan import ScanOptions
-    from botscan.scan import scan as run_scan
 
-    settings = config_module.load(config_path)
-    chosen_select = _split(select) or settings.select
-    chosen_ignore = _split(ignore) + settings.ignore
-    catalog.expand_selectors(chosen_select + chosen_ignore)  # unknown ids: exit 2
-    options = ScanOptions(
-        select=tuple(chosen_select),
-        ignore=tuple(chosen_ignore),
-        exclude=tuple(settings.exclude) + tuple(exclude),
-        use_default_excludes=settings.use_default_excludes and not no_default_excludes,
-        credential_names=tuple(sorted(settings.credential_names.items())),
-        packs=config_module.read_packs(settings.packs + [str(Path(p)) for p in packs]),
-        jobs=jobs or settings.jobs or default_jobs(),
-        dependencies=not no_deps,
-        audit=_audit_settings(AuditSettings, offline, vuln_service, osv_url),
-    )
-    targets = list(paths) or [Path(".")]
-    for target in targets:
-        if not target.exists() and not target.is_symlink():
-            raise FileNotFoundError(2, "No such file or directory", str(target))
-    result = run_scan(targets, options)
-    report = _render(fmt, result, color=output is None and _color_wanted(),
-                     sarif_category=sarif_category)
+    known = baseline_module.load(baseline_path) if baseline_path is not None else None
+    result, settings = _run_scan(inputs)
+    applied = baseline_module.apply(result, known) if known is not None else None
+    shown = applied.hide(result) if applied is not None and fmt != "sarif" else result
+    report = _render(fmt, shown, color=output is None and _color_wanted(),
+                     sarif_category=sarif_category,
+                     baseline_state=applied.state if applied is not None else None)
     if output is not None:
         output.write_text(report, encoding="utf-8")
     else:
         click.echo(report, nl=not report.endswith("\n"))
     threshold = config_module.fail_threshold(fail_on or settings.fail_on)
-    failing = threshold is not None and any(f.severity >= threshold for f in result.active)
+    counted = applied.hide(result) if applied is not None else result
+    failing = threshold is not None and any(f.severity >= threshold for f in counted.active)
     unaudited = strict_deps and any(n.kind is NoticeKind.AUDIT for n in result.notices)
     sys.exit(1 if failing or unaudited else 0)
+
+
+@main.group()
+def baseline() -> None:
+    """Record today's findings so that only new ones fail a run (`scan --baseline FILE`)."""
+
+
+@baseline.command("create")
+@_scan_inputs
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(".botscan-baseline.json"), show_default=True,
+              help="Where to write the baseline.")
+@_errors_are_one_line
+def baseline_create(output: Path, **inputs: Any) -> None:
+    """Scan, and write the fingerprints of the current findings (no snippets, no secrets)."""
+    from botscan import baseline as baseline_module
+
+    result, _ = _run_scan(inputs)
+    output.write_text(baseline_module.create(result), encoding="utf-8")
+    click.echo(f"botscan: wrote {len(result.active)} findings to {output}", err=True)
 
 
 def _audit_settings(factory: Any, offline: bool, service: str, osv_url: str | None) -> Any:
@@ -183,7 +233,8 @@ def _color_wanted() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _render(fmt: str, result: Any, *, color: bool, sarif_category: str) -> str:
+def _render(fmt: str, result: Any, *, color: bool, sarif_category: str,
+            baseline_state: Any = None) -> str:
     from botscan import catalog
 
     rules = catalog.rules()
@@ -194,7 +245,12 @@ def _render(fmt: str, result: Any, *, color: bool, sarif_category: str) -> str:
     if fmt == "sarif":
         from botscan.report import sarif
 
-        return sarif.render(result, rules, category=sarif_category)
+        return sarif.render(result, rules, category=sarif_category,
+                            baseline_state=baseline_state)
+    if fmt == "html":
+        from botscan.report import html
+
+        return html.render(result, rules)
     from botscan.report import text
 
     return text.render(result, rules, color=color)

@@ -13,7 +13,7 @@ instead of re-opening them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from botscan.capabilities import recommendation
@@ -129,7 +129,8 @@ def _region(finding: Finding) -> JSONObject:
     return region
 
 
-def _result(finding: Finding, rule_index: int) -> JSONObject:
+def _result(finding: Finding, rule_index: int,
+            baseline_state: Callable[[Finding], str] | None) -> JSONObject:
     if not finding.fingerprint:
         raise ValueError(
             f"finding {finding.rule_id} at {finding.location.path} has no fingerprint; without "
@@ -155,6 +156,8 @@ def _result(finding: Finding, rule_index: int) -> JSONObject:
             "evidence": sorted_evidence(finding),
         },
     }
+    if baseline_state is not None:
+        result["baselineState"] = baseline_state(finding)
     if finding.suppression is not None:
         suppression: JSONObject = {"kind": "inSource"}
         if finding.suppression:
@@ -204,9 +207,13 @@ def _overflow_notification(left_out: int) -> JSONObject:
 
 
 def render(
-    result: ScanResult, rules: Mapping[str, Rule], *, category: str = DEFAULT_CATEGORY
+    result: ScanResult, rules: Mapping[str, Rule], *, category: str = DEFAULT_CATEGORY,
+    baseline_state: Callable[[Finding], str] | None = None,
 ) -> str:
     """The report as a SARIF 2.1.0 log with one run, ready for GitHub code scanning.
+
+    With a baseline, every result stays in the log (so GitHub does not close its alerts) and
+    carries `baselineState` "new" or "unchanged".
 
     Every rule of `rules` is described, not only those with results, so that GitHub can show
     help for any alert, including ones from earlier uploads. `category` becomes
@@ -215,7 +222,7 @@ def render(
     descriptors = [_rule_descriptor(rule) for _, rule in sorted(rules.items())]
     rule_index = {d["id"]: i for i, d in enumerate(descriptors)}
     findings, left_out = _within_limit(ordered_findings(result))
-    results = [_result(f, rule_index[rule_for(f, rules).id]) for f in findings]
+    results = [_result(f, rule_index[rule_for(f, rules).id], baseline_state) for f in findings]
     notifications = [_notification(n) for n in ordered_notices(result)]
     if left_out:
         notifications.append(_overflow_notification(left_out))
