@@ -165,6 +165,12 @@ def _run_scan(inputs: dict[str, Any]) -> tuple[Any, Any]:
               help="Write the report to FILE instead of standard output.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON),
               help="Exit 1 when a finding is at or above this severity [default: high].")
+@click.option("--sarif", "also_sarif", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write SARIF to FILE (one scan, several reports).")
+@click.option("--json", "also_json", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write JSON to FILE.")
+@click.option("--html", "also_html", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the HTML report to FILE.")
 @click.option("--strict-deps", is_flag=True,
               help="Exit 1 when dependencies could not be audited.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -173,7 +179,8 @@ def _run_scan(inputs: dict[str, Any]) -> tuple[Any, Any]:
 @click.option("--sarif-category", default="botscan/", show_default=True,
               help="runAutomationDetails.id of the SARIF run (GitHub needs a '/').")
 @_errors_are_one_line
-def scan(fmt: str, output: Path | None, fail_on: str | None, strict_deps: bool,
+def scan(fmt: str, output: Path | None, fail_on: str | None, also_sarif: Path | None,
+         also_json: Path | None, also_html: Path | None, strict_deps: bool,
          baseline_path: Path | None, sarif_category: str, **inputs: Any) -> None:
     """Scan files and directories (default: the current directory)."""
     from botscan import baseline as baseline_module
@@ -183,10 +190,18 @@ def scan(fmt: str, output: Path | None, fail_on: str | None, strict_deps: bool,
     known = baseline_module.load(baseline_path) if baseline_path is not None else None
     result, settings = _run_scan(inputs)
     applied = baseline_module.apply(result, known) if known is not None else None
+    state = applied.state if applied is not None else None
+    for extra_fmt, extra_path in (("sarif", also_sarif), ("json", also_json),
+                                  ("html", also_html)):
+        if extra_path is not None:
+            extra = applied.hide(result) if applied is not None and extra_fmt != "sarif" \
+                else result
+            extra_path.write_text(_render(extra_fmt, extra, color=False,
+                                          sarif_category=sarif_category, baseline_state=state),
+                                  encoding="utf-8")
     shown = applied.hide(result) if applied is not None and fmt != "sarif" else result
     report = _render(fmt, shown, color=output is None and _color_wanted(),
-                     sarif_category=sarif_category,
-                     baseline_state=applied.state if applied is not None else None)
+                     sarif_category=sarif_category, baseline_state=state)
     if output is not None:
         output.write_text(report, encoding="utf-8")
     else:
