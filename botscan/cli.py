@@ -38,6 +38,7 @@ def _errors_are_one_line(func: F) -> F:
         from botscan.baseline import BaselineError
         from botscan.catalog import CatalogError
         from botscan.config import ConfigError
+        from botscan.diffbase import DiffBaseError
 
         try:
             return func(*args, **kwargs)
@@ -46,7 +47,7 @@ def _errors_are_one_line(func: F) -> F:
             # interpreter complain while flushing at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
-        except (ConfigError, CatalogError, BaselineError) as exc:
+        except (ConfigError, CatalogError, BaselineError, DiffBaseError) as exc:
             _fail(str(exc))
         except FileNotFoundError as exc:
             _fail(str(exc) if not exc.filename else f"no such file or directory: {exc.filename}")
@@ -176,12 +177,16 @@ def _run_scan(inputs: dict[str, Any]) -> tuple[Any, Any]:
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Hide findings recorded in this baseline (botscan baseline create); only "
                    "new findings count for the exit code.")
+@click.option("--diff-base", metavar="REF",
+              help="Report only findings on lines added or changed since REF (pull requests); "
+                   "every finding in a file that is new since REF counts.")
 @click.option("--sarif-category", default="botscan/", show_default=True,
               help="runAutomationDetails.id of the SARIF run (GitHub needs a '/').")
 @_errors_are_one_line
 def scan(fmt: str, output: Path | None, fail_on: str | None, also_sarif: Path | None,
          also_json: Path | None, also_html: Path | None, strict_deps: bool,
-         baseline_path: Path | None, sarif_category: str, **inputs: Any) -> None:
+         baseline_path: Path | None, diff_base: str | None, sarif_category: str,
+         **inputs: Any) -> None:
     """Scan files and directories (default: the current directory)."""
     from botscan import baseline as baseline_module
     from botscan import config as config_module
@@ -189,6 +194,11 @@ def scan(fmt: str, output: Path | None, fail_on: str | None, also_sarif: Path | 
 
     known = baseline_module.load(baseline_path) if baseline_path is not None else None
     result, settings = _run_scan(inputs)
+    if diff_base is not None:
+        from botscan.diffbase import keep_changed
+
+        first = Path(inputs["paths"][0]) if inputs["paths"] else Path(".")
+        result = keep_changed(result, first if first.is_dir() else Path("."), diff_base)
     applied = baseline_module.apply(result, known) if known is not None else None
     state = applied.state if applied is not None else None
     for extra_fmt, extra_path in (("sarif", also_sarif), ("json", also_json),
