@@ -23,6 +23,7 @@ produces nothing for that long is killed), so a pathological repository costs a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -245,10 +246,8 @@ class Stream:
             self._proc.kill()
         for pipe in (self._proc.stdin, self._proc.stdout):
             if pipe is not None:
-                try:
+                with contextlib.suppress(OSError):
                     pipe.close()
-                except OSError:
-                    pass
         self._proc.wait()
 
     def __enter__(self) -> Stream:
