@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from botscan import catalog, pool
 from botscan.analyzers.python.engine import Options
-from botscan.analyzers.text_credentials import config_syntax
+from botscan.analyzers.secrets import IgnoreRules, Tracking, reads, wants_tracking
 from botscan.capabilities import capability_profile
 from botscan.deps import AuditSettings, DependencyResult, analyze_dependencies, is_manifest
 from botscan.model import Dependency, Evidence, Finding, Notice, NoticeKind, ScanResult
@@ -52,7 +52,9 @@ class _Task:
     options: Options
     enabled: frozenset[str]
     python: bool
-    """Python source (the libcst analyzer) or a config file (the text credential scan)."""
+    """Python source (the libcst analyzer) or another text file (the secrets scanner)."""
+    tracking: Tracking = Tracking.UNKNOWN
+    """Whether git would commit this file (for credential files: BOT110)."""
 
 
 _Outcome = tuple[list[Finding], list[Notice], list[tuple[str, Evidence]]]
@@ -60,7 +62,8 @@ _Outcome = tuple[list[Finding], list[Notice], list[tuple[str, Evidence]]]
 
 def _analyze(task: _Task) -> _Outcome:
     from botscan.analyzers.python.analyzer import analyze_python
-    from botscan.analyzers.text_credentials import analyze_config
+    from botscan.analyzers.secrets import known_service_findings, scan_text_file
+    from botscan.sources.decode import decode_python
 
     catalog.use_packs(task.options.packs)
     try:
@@ -70,8 +73,14 @@ def _analyze(task: _Task) -> _Outcome:
         return [], [Notice(task.path, NoticeKind.UNREADABLE,
                            f"cannot read: {exc.strerror}")], []
     if not task.python:
-        return (*analyze_config(task.path, data, task.enabled), [])
+        findings, notices = scan_text_file(task.path, data, tracking=task.tracking,
+                                           enabled=task.enabled,
+                                           extra_names=task.options.extra_credential_names)
+        return findings, notices, []
     result = analyze_python(task.path, data, task.options, task.enabled)
+    # detect-secrets' known services (AWS, GitHub, Stripe…) the Python detectors do not know.
+    result.findings += known_service_findings(task.path, decode_python(data).text,
+                                              result.findings, task.enabled)
     return result.findings, result.notices, result.evidence
 
 
@@ -84,7 +93,7 @@ def _analyze_as_text(task: _Task) -> _Outcome:
 
 
 def _analysable(path: str) -> bool:
-    return path.endswith((".py", ".pyw", ".pyi")) or config_syntax(path) is not None
+    return path.endswith((".py", ".pyw", ".pyi")) or reads(path)
 
 
 def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
@@ -113,12 +122,14 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
             if item.kind is not NoticeKind.TOO_LARGE or _analysable(item.path):
                 notices.append(item)
         elif item.kind is FileKind.PYTHON or (
-                item.kind is FileKind.TEXT and config_syntax(item.path) is not None):
+                item.kind is FileKind.TEXT and reads(item.path)):
             files.append(item)
+    ignore = IgnoreRules([Path(p) for p in paths])
     analyzer_options = Options(extra_credential_names=options.credential_names,
                                packs=options.packs)
-    tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled,
-                   f.kind is FileKind.PYTHON) for f in files]
+    tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled, f.kind is FileKind.PYTHON,
+                   ignore.tracking(f.abspath) if f.kind is FileKind.TEXT
+                   and wants_tracking(f.path) else Tracking.UNKNOWN) for f in files]
     findings: list[Finding] = []
     evidence: list[tuple[str, Evidence]] = []
     failed: dict[int, pool.Failure] = {}

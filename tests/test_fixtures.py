@@ -6,6 +6,10 @@ stay silent. Lines written as deliberate traps carry `# silent: <why>`, which ch
 for the comparison but explains an unexpected finding in the failure message and lets the
 parse test count the negatives.
 
+Formats without comments (JSON, notebooks) carry their labels in a sidecar file `<file>.expect`,
+one line per labelled line: `LINE: BOT101[, BOT102] [-- reason]` or `LINE: silent: <why>`
+(blank lines and lines starting with `#` are ignored). A sidecar is not itself a fixture file.
+
 Each fixture directory is scanned on its own and the set of `(path, line, rule id)` of the
 unsuppressed findings must equal the set of labels. Precision and recall per rule family are
 printed at the end of the run (see `conftest.py`).
@@ -37,6 +41,9 @@ SILENT_RE = re.compile(r"#\s*silent:\s*(?P<reason>.*)$")
 IGNORE_RE = re.compile(r"#\s*botscan:\s*ignore\[(?P<ids>[^\]]*)\]")
 LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 RULE_ID_RE = re.compile(r"BOT\d{3}")
+SIDECAR_SUFFIX = ".expect"
+SIDECAR_RE = re.compile(r"^\s*(?P<line>\d+)\s*:\s*(?P<body>.*?)\s*$")
+SIDECAR_SILENT_RE = re.compile(r"^silent:\s*(?P<reason>.*)$")
 
 Key = tuple[str, int, str]
 """(path relative to the fixture root with forward slashes, 1-based line, rule id)."""
@@ -71,10 +78,63 @@ def _ids(text: str) -> list[str]:
     return [tok for tok in re.split(r"[\s,]+", text.strip()) if tok]
 
 
-def parse_expectations(root: Path) -> Expectations:
+def _add_labels(exp: Expectations, rel: str, lineno: int, ids_text: str, ignored: set[str],
+                where: str) -> None:
     known = catalog.rules()
+    # an optional reason may follow: `# expect: BOT101 -- testnet key`
+    ids = _ids(ids_text.split("--", 1)[0])
+    if not ids:
+        exp.errors.append(f"{where}: '# expect:' without a rule id")
+    for rule_id in ids:
+        key = (rel, lineno, rule_id)
+        if not RULE_ID_RE.fullmatch(rule_id):
+            exp.errors.append(f"{where}: {rule_id!r} is not a rule id like BOT101")
+        elif rule_id not in known:
+            exp.errors.append(f"{where}: {rule_id} is not in the catalog")
+        elif key in exp.labels:
+            exp.errors.append(f"{where}: {rule_id} labelled twice")
+        elif rule_id in ignored:
+            exp.errors.append(f"{where}: {rule_id} is labelled and suppressed")
+        exp.labels.add(key)
+
+
+def _read_sidecar(root: Path, sidecar: Path, exp: Expectations) -> None:
+    """Labels of `<file>` from `<file>.expect`: `LINE: BOT101, BOT102` or `LINE: silent: why`."""
+    target = sidecar.with_name(sidecar.name[: -len(SIDECAR_SUFFIX)])
+    rel = target.relative_to(root).as_posix()
+    side = sidecar.relative_to(root).as_posix()
+    if not target.is_file():
+        exp.errors.append(f"{side}: no file {rel} to label")
+        return
+    count = len(LINE_BREAK_RE.split(target.read_bytes().decode("utf-8", errors="replace")))
+    for number, entry in enumerate(sidecar.read_text(encoding="utf-8").splitlines(), start=1):
+        if not entry.strip() or entry.lstrip().startswith("#"):
+            continue
+        where = f"{side}:{number}"
+        match = SIDECAR_RE.match(entry)
+        if match is None:
+            exp.errors.append(f"{where}: expected 'LINE: BOT101' or 'LINE: silent: why'")
+            continue
+        lineno, body = int(match.group("line")), match.group("body")
+        if not 0 < lineno <= count:
+            exp.errors.append(f"{where}: {rel} has no line {lineno}")
+            continue
+        silent = SIDECAR_SILENT_RE.match(body)
+        if silent is not None:
+            if any(k[:2] == (rel, lineno) for k in exp.labels):
+                exp.errors.append(f"{where}: line {lineno} both labelled and silent")
+            exp.negatives[(rel, lineno)] = silent.group("reason").strip()
+            continue
+        if (rel, lineno) in exp.negatives:
+            exp.errors.append(f"{where}: line {lineno} both labelled and silent")
+        _add_labels(exp, rel, lineno, body, set(), where)
+
+
+def parse_expectations(root: Path) -> Expectations:
     exp = Expectations()
     for path in _files(root):
+        if path.name.endswith(SIDECAR_SUFFIX):
+            continue
         data = path.read_bytes()
         if b"\0" in data:
             continue
@@ -93,24 +153,13 @@ def parse_expectations(root: Path) -> Expectations:
                 exp.negatives[(rel, lineno)] = silent.group("reason").strip()
             if not match:
                 continue
-            # an optional reason may follow: `# expect: BOT101 -- testnet key`
-            ids = _ids(match.group("ids").split("--", 1)[0])
-            if not ids:
-                exp.errors.append(f"{where}: '# expect:' without a rule id")
             # a suppression on the line, or alone on the line above, covers the line
             covering = line + ("\n" + above if above.lstrip().startswith("#") else "")
             ignored = {i for m in IGNORE_RE.finditer(covering) for i in _ids(m.group("ids"))}
-            for rule_id in ids:
-                key = (rel, lineno, rule_id)
-                if not RULE_ID_RE.fullmatch(rule_id):
-                    exp.errors.append(f"{where}: {rule_id!r} is not a rule id like BOT101")
-                elif rule_id not in known:
-                    exp.errors.append(f"{where}: {rule_id} is not in the catalog")
-                elif key in exp.labels:
-                    exp.errors.append(f"{where}: {rule_id} labelled twice")
-                elif rule_id in ignored:
-                    exp.errors.append(f"{where}: {rule_id} is labelled and suppressed")
-                exp.labels.add(key)
+            _add_labels(exp, rel, lineno, match.group("ids"), ignored, where)
+    for path in _files(root):
+        if path.name.endswith(SIDECAR_SUFFIX):
+            _read_sidecar(root, path, exp)
     return exp
 
 
@@ -217,6 +266,41 @@ def test_label_parser(tmp_path: Path) -> None:
         ("pkg/bot.py", 2, "BOT404"),
     }
     assert exp.negatives == {("pkg/bot.py", 3): "a placeholder"}
+
+
+def test_label_parser_reads_sidecars(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{\n  "key": "k",\n  "secret": "s"\n}\n',
+                                          encoding="utf-8")
+    (tmp_path / "config.json.expect").write_text(
+        "# labels of config.json\n2: BOT102\n3: BOT101, BOT110 -- committed\n"
+        "4: silent: closing brace\n", encoding="utf-8")
+    exp = parse_expectations(tmp_path)
+    assert not exp.errors
+    assert exp.labels == {("config.json", 2, "BOT102"), ("config.json", 3, "BOT101"),
+                          ("config.json", 3, "BOT110")}
+    assert exp.negatives == {("config.json", 4): "closing brace"}
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "error"),
+    [
+        ("9: BOT101", "has no line 9"),
+        ("1: BOT999", "not in the catalog"),
+        ("1 BOT101", "expected 'LINE: BOT101'"),
+        ("1: BOT101\n1: silent: no", "both labelled and silent"),
+    ],
+)
+def test_sidecar_rejects(tmp_path: Path, sidecar: str, error: str) -> None:
+    (tmp_path / "a.json").write_text('{"secret": "s"}\n', encoding="utf-8")
+    (tmp_path / "a.json.expect").write_text(sidecar + "\n", encoding="utf-8")
+    errors = parse_expectations(tmp_path).errors
+    assert len(errors) == 1 and error in errors[0], errors
+
+
+def test_sidecar_without_its_file(tmp_path: Path) -> None:
+    (tmp_path / "gone.json.expect").write_text("1: BOT101\n", encoding="utf-8")
+    errors = parse_expectations(tmp_path).errors
+    assert len(errors) == 1 and "no file gone.json" in errors[0], errors
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,20 @@
-"""BOT1xx by text: credentials in source that cannot be parsed (Python 2, broken files).
+"""BOT1xx by text: `name = "value"` bindings read line by line, for any text.
 
-When libcst cannot parse a file, botscan still looks for `name = "value"`, `"key": "value"` and
-`keyword="value"` shapes line by line, and for the self-identifying formats (seed phrases,
-Telegram tokens, Discord webhooks, PEM keys) in every quoted string. Names and values are
-judged by the same credential concept as the Python analyzer, so the two agree.
+Two callers. The Python analyzer falls back to `scan_text` when libcst cannot parse a file
+(Python 2, broken files). The secrets scanner (`botscan.analyzers.secrets`) calls
+`line_bindings` on the lines of non-Python text files that can hold a credential name: shell
+scripts, READMEs, `.txt` notes, the loose lines of configs. Names and values are judged by the
+same credential concept as the Python analyzer, so the two agree.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
-from typing import Any
+from collections.abc import Iterator
 
 from botscan import catalog
 from botscan import credentials as cred
-from botscan.analyzers.hits import Hit, finalize
-from botscan.model import Finding, Notice, NoticeKind
-from botscan.sources.decode import decode_text
+from botscan.analyzers.hits import Hit
 
 _BINDING = re.compile(
     r"""(?P<name>[A-Za-z_][\w.\-]{0,80}|"[^"\n]{1,80}"|'[^'\n]{1,80}')\s*(?:=|:)\s*"""
@@ -29,6 +27,7 @@ _UNQUOTED = re.compile(
     r"""(?P<value>[^\s"'#\[{|>&][^\s#]{0,4095})\s*(?:\s#.*)?$"""
 )
 _MAX_LINE = 20_000
+_COMMENT_PREFIXES = ("#", ";", "//")
 
 
 def scan_text(text: str, *, unquoted: bool = False, note: str = "") -> list[Hit]:
@@ -36,35 +35,65 @@ def scan_text(text: str, *, unquoted: bool = False, note: str = "") -> list[Hit]
     `note` is added to each message (e.g. that a Python file was only scanned as text)."""
     hits: dict[tuple[str, int, int], Hit] = {}
     for number, line in enumerate(text.splitlines(), start=1):
-        if len(line) > _MAX_LINE or line.lstrip().startswith(("#", ";", "//")):
+        for hit in line_bindings(number, line, unquoted=unquoted, note=note):
+            hits.setdefault((hit.rule_id, hit.line, hit.column), hit)
+        if len(line) > _MAX_LINE or line.lstrip().startswith(_COMMENT_PREFIXES):
             continue
-        for match in _BINDING.finditer(line):
-            _named(hits, number, match, note)
-        whole_line = _UNQUOTED.match(line) if unquoted else None
-        if whole_line is not None:
-            _named(hits, number, whole_line, note)
         for match in _QUOTED.finditer(line):
             _self_identifying(hits, number, match.start("value") + 1, match.group("value"))
     return list(hits.values())
 
 
-def _named(hits: dict[tuple[str, int, int], Hit], number: int, match: re.Match[str],
-           note: str) -> None:
+def line_bindings(number: int, line: str, *, unquoted: bool = False, note: str = "",
+                  extra_names: tuple[tuple[str, str], ...] = ()) -> Iterator[Hit]:
+    """Hits for the credential bindings on one line: `name = "value"`, `"key": "value"`,
+    `keyword="value"`, and with `unquoted` a whole-line `NAME=value`. Comment lines and lines
+    over 20,000 characters (minified code) hold no binding worth the regex time."""
+    if len(line) > _MAX_LINE or line.lstrip().startswith(_COMMENT_PREFIXES):
+        return
+    for match in _BINDING.finditer(line):
+        hit = _named(number, match, note, extra_names)
+        if hit is not None:
+            yield hit
+    whole_line = _UNQUOTED.match(line) if unquoted else None
+    if whole_line is not None:
+        hit = _named(number, whole_line, note, extra_names)
+        if hit is not None:
+            yield hit
+
+
+@catalog.derived
+def stems(extra_names: tuple[tuple[str, str], ...] = ()) -> tuple[str, ...]:
+    """Lower-case fragments, one of which is in every name `credentials.classify_name` can
+    recognise (`[stems]` in credentials.toml; a test checks it), plus the user's own names."""
+    table = catalog.knowledge("credentials")["stems"]["names"]
+    return (*table, *(n.lower() for n, _ in extra_names))
+
+
+@catalog.derived
+def has_stem(name: str, extra_names: tuple[tuple[str, str], ...] = ()) -> bool:
+    """Could `name` be a credential name at all? Asking this first is a cached lookup, where
+    classifying costs a word split and two table scans for each of the many names of code."""
+    lowered = name.lower()
+    return any(s in lowered for s in stems(extra_names))
+
+
+def _named(number: int, match: re.Match[str], note: str,
+           extra_names: tuple[tuple[str, str], ...]) -> Hit | None:
     raw_name = match.group("name").strip("\"'")
     context, _, name = raw_name.rpartition(".")
-    info = cred.classify_name(name, context)
-    value = match.group("value")
+    if not has_stem(name, extra_names):
+        return None
+    info = cred.classify_name(name, context, extra_names)
     if info is None:
-        return
+        return None
+    value = match.group("value")
     rule_id = cred.choose_rule(info.kind, info, value)
     if rule_id is None:
-        return
+        return None
     column = match.start("value") + 1
-    hits.setdefault(
-        (rule_id, number, column),
-        Hit(rule_id, number, column, cred.message(rule_id, info.kind, raw_name, value, note),
-            secrets=(value,), evidence={"credential_kind": info.kind, "name": raw_name}),
-    )
+    return Hit(rule_id, number, column, cred.message(rule_id, info.kind, raw_name, value, note),
+               secrets=(value,), evidence={"credential_kind": info.kind, "name": raw_name})
 
 
 def _self_identifying(hits: dict[tuple[str, int, int], Hit], number: int, column: int,
@@ -80,41 +109,3 @@ def _self_identifying(hits: dict[tuple[str, int, int], Hit], number: int, column
             Hit(rule_id, number, column, cred.message(rule_id, kind, "a string", secret, ""),
                 secrets=(secret,)),
         )
-
-
-@catalog.derived
-def _files() -> dict[str, Any]:
-    return catalog.knowledge("files")
-
-
-def config_syntax(path: str) -> str | None:
-    """"quoted" or "unquoted" for the config-like files botscan reads, else None.
-
-    Example files (`config.example.json`, `.env.sample`) document a shape, not a secret, and
-    are not read.
-    """
-    name = PurePosixPath(path).name.lower()
-    table = _files()
-    parts = set(name.replace("-", ".").replace("_", ".").split("."))
-    if parts.intersection(table["examples"]["markers"]):
-        return None
-    config = table["config"]
-    suffix = PurePosixPath(name).suffix
-    if name in config["names"] or name.startswith(tuple(config["name_prefixes"])):
-        return "unquoted"
-    if suffix in config["suffixes"]:
-        return "unquoted" if suffix in config["unquoted_suffixes"] else "quoted"
-    return None
-
-
-def analyze_config(path: str, data: bytes, enabled: frozenset[str] | None = None,
-                   ) -> tuple[list[Finding], list[Notice]]:
-    decoded = decode_text(data)
-    notices = []
-    if decoded.had_errors:
-        notices.append(Notice(path, NoticeKind.DECODING,
-                              f"not cleanly decodable: read as {decoded.encoding} with "
-                              "replacement characters"))
-    hits = scan_text(decoded.text, unquoted=config_syntax(path) == "unquoted")
-    hits = [h for h in hits if enabled is None or h.rule_id in enabled]
-    return finalize(path, decoded.text, hits), notices
