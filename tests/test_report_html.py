@@ -846,3 +846,33 @@ def test_rendering_does_not_change_the_result() -> None:
     before = [(f.location, dict(f.evidence), f.snippet) for f in result.findings]
     _render(result)
     assert [(f.location, dict(f.evidence), f.snippet) for f in result.findings] == before
+
+
+def test_browser_on_a_fixture_bots_report(chromium: str, tmp_path: Path) -> None:
+    """The report of a real scan (the signals bot, with a planted `<script>` file name): it
+    renders, the page's script runs, the severity filter works, the planted markup stays text,
+    and the page asks for nothing but itself."""
+    from botscan.deps import AuditSettings
+    from botscan.scan import ScanOptions, scan
+
+    bot = tmp_path / "bot"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "fixtures" / "signals_bot", bot)
+    planted = bot / "<script>document.body.setAttribute('data-pwned','1')<"
+    planted.mkdir()
+    (planted / "x.py").write_text('API_SECRET = "Zq3Lk9Xv2Bn8Mw4Pt7Rs1Yh6Jd5Fg0Qc"\n')
+    result = scan([bot], ScanOptions(jobs=1, audit=AuditSettings(offline=True)))
+    site = tmp_path / "site"
+    site.mkdir()
+    _write(site, "report.html", html.render(result, catalog()))
+    with serve(site) as (port, requested):
+        dom = dump_dom(chromium, tmp_path, f"http://127.0.0.1:{port}/report.html",
+                       resolver=LOOPBACK_ONLY)
+        alone = list(requested)
+        out = _harness_results(chromium, tmp_path, site, port, "report.html")
+    body = dom.one("body")
+    assert body.attrs.get("data-report-js") == "ready"
+    assert "data-pwned" not in body.attrs
+    assert alone == ["/report.html"]
+    critical = sorted({f.rule_id for f in result.active if f.severity.label == "critical"})
+    assert sorted(set(out["critical"])) == critical and out["all"]
+    assert len(out["all"]) == len(result.active)
