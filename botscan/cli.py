@@ -8,8 +8,10 @@ inside the commands, so `botscan --help` and a one-file pre-commit run start fas
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
@@ -116,6 +118,11 @@ def _scan_inputs(func: F) -> F:
                      help="An OSV-compatible query URL (an organisation's mirror). Pins you "
                           "declare are sent to the service; use a mirror or --offline to keep "
                           "them in."),
+        click.option("--history/--no-history", default=None,
+                     help="Also scan the git history for credentials removed from the code "
+                          "(BOT104) [default: on for directories, off for explicit files]."),
+        click.option("--since", metavar="REF",
+                     help="Scan only the history not reachable from REF (e.g. origin/main)."),
         click.option("--pack", "packs", multiple=True, metavar="FILE",
                      help="Knowledge pack (TOML) extending the catalog, e.g. an in-house SDK; "
                           "repeatable."),
@@ -155,7 +162,15 @@ def _run_scan(inputs: dict[str, Any]) -> tuple[Any, Any]:
     for target in targets:
         if not target.exists() and not target.is_symlink():
             raise FileNotFoundError(2, "No such file or directory", str(target))
-    return run_scan(targets, options), settings
+    history = inputs["history"]
+    if history is None:  # pre-commit passes files: a history scan there would be noise
+        history = any(t.is_dir() for t in targets)
+    options = dataclasses.replace(options, history=history, since=inputs["since"],
+                                  progress=_Progress() if sys.stderr.isatty() else None)
+    try:
+        return run_scan(targets, options), settings
+    except ValueError as exc:  # --since names no commit
+        _fail(str(exc))
 
 
 @main.command()
@@ -252,6 +267,24 @@ def _audit_settings(factory: Any, offline: bool, service: str, osv_url: str | No
                        cache_dir=cache_home / "botscan" / "deps")
     except ValueError as exc:
         _fail(str(exc))
+
+
+class _Progress:
+    """History progress on stderr, only on a terminal and only once it takes a while: stdout
+    may be a JSON or SARIF report."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if time.monotonic() - self.started < 2 and not self.shown:
+            return
+        self.shown = True
+        end = "\n" if done >= total else ""
+        click.echo(f"\rbotscan: git history {done}/{total} blobs", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
 
 
 def _color_wanted() -> bool:

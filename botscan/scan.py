@@ -7,7 +7,9 @@ hangs the parser costs that file (reported as a notice), never the scan.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -17,7 +19,8 @@ from botscan.analyzers.secrets import IgnoreRules, Tracking, reads, wants_tracki
 from botscan.capabilities import capability_profile
 from botscan.deps import AuditSettings, DependencyResult, analyze_dependencies, is_manifest
 from botscan.model import Dependency, Evidence, Finding, Notice, NoticeKind, ScanResult
-from botscan.sources.walker import FileKind, SourceFile, walk
+from botscan.sources.history import HistoryBlob, history_blobs, make_credential_prefilter
+from botscan.sources.walker import FileKind, SourceFile, is_excluded, walk
 
 FILE_TIMEOUT_SECONDS = 30.0
 WORKER_MEMORY_BYTES = 4 * 1024**3
@@ -37,6 +40,12 @@ class ScanOptions:
     file_timeout: float = FILE_TIMEOUT_SECONDS
     dependencies: bool = True
     """Parse manifests and run the dependency rules (BOT6xx)."""
+    history: bool = False
+    """Also scan the git history of scanned directories for credentials (BOT104)."""
+    since: str | None = None
+    """Only the history not reachable from this revision."""
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False)
+    """Called with (blobs read, blobs in all) during the history scan."""
     audit: AuditSettings = field(default_factory=AuditSettings)
 
     def enabled_rules(self) -> frozenset[str]:
@@ -164,6 +173,14 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
         findings.extend(deps.findings)
         notices.extend(deps.notices)
         dependencies = deps.dependencies
+    if options.history and enabled & {"BOT104"}:
+        head_secrets = {str(f.evidence.get("secret_hash")) for f in findings
+                        if f.rule_id.startswith("BOT1") and "secret_hash" in f.evidence}
+        for root in (Path(p) for p in paths):
+            if root.is_dir():
+                found, more = _history(root, options, analyzer_options, head_secrets)
+                findings.extend(found)
+                notices.extend(more)
     findings.sort(key=Finding.sort_key)
     notices.sort(key=lambda n: (n.path, n.kind.value))
     return ScanResult(
@@ -175,6 +192,91 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
         capabilities=capability_profile(evidence),
         dependencies=dependencies,
     )
+
+
+@dataclass(frozen=True)
+class _HistoryTask:
+    blob: HistoryBlob
+    options: Options
+    enabled: frozenset[str]
+
+
+def _analyze_history(task: _HistoryTask) -> list[Finding]:
+    """The credentials a history blob brought: found as in the ordinary scan, kept on the
+    lines its commit added, and reported as BOT104 at the path and commit of that time."""
+    from botscan.analyzers.python.analyzer import analyze_python
+    from botscan.analyzers.secrets import scan_text_file
+
+    catalog.use_packs(task.options.packs)
+    blob = task.blob
+    wanted = frozenset(r for r in task.enabled if r.startswith("BOT1") and r != "BOT110")
+    if blob.path.endswith((".py", ".pyw")):
+        found = analyze_python(blob.path, blob.data, task.options, wanted).findings
+    else:
+        found = scan_text_file(blob.path, blob.data, enabled=wanted,
+                               extra_names=task.options.extra_credential_names)[0]
+    new = set(blob.new_lines)
+    return [_as_history(f, blob) for f in found if f.location.line in new and not f.suppressed]
+
+
+def _as_history(finding: Finding, blob: HistoryBlob) -> Finding:
+    where = "a file that still exists" if blob.path_exists_at_head else "a file deleted since"
+    when = f"commit {blob.commit[:12]} ({blob.date})" if blob.commit else "an unreferenced object"
+    message = finding.message.split(". ")[0]
+    return dataclasses.replace(
+        finding,
+        rule_id="BOT104",
+        severity=catalog.rules()["BOT104"].severity,
+        message=(f"{message}. Only in git history now: added in {when} at `{blob.path}`, "
+                 f"{where}. Rotate the key, then purge it from history."),
+        location=dataclasses.replace(finding.location,
+                                     origin=f"commit:{blob.commit}" if blob.commit else "history"),
+        fingerprint=hashlib.sha256(f"BOT104\0{finding.fingerprint}".encode()).hexdigest()[:32],
+        evidence={**finding.evidence, "original_rule": finding.rule_id, "commit": blob.commit,
+                  "date": blob.date, "path_exists_at_head": blob.path_exists_at_head},
+    )
+
+
+def _history(root: Path, options: ScanOptions, analyzer_options: Options,
+             head_secrets: set[str]) -> tuple[list[Finding], list[Notice]]:
+    """BOT104 for credentials that are in `root`'s git history but no longer at HEAD.
+
+    Each unique blob is read once (botscan.sources.history); the ones at HEAD are the ordinary
+    scan's, and a secret the ordinary scan reports is not reported again from an old blob.
+    """
+    if not (root / ".git").exists():
+        return [], []
+    notices: list[Notice] = []
+    tasks: list[_HistoryTask] = []
+    prefilter = make_credential_prefilter(options.credential_names)
+    for item in history_blobs(root, since=options.since, prefilter=prefilter,
+                              progress=options.progress):
+        if isinstance(item, Notice):
+            notices.append(item)
+        elif not item.at_head and not is_excluded(item.path, options.exclude,
+                                                  options.use_default_excludes):
+            tasks.append(_HistoryTask(item, analyzer_options, options.enabled_rules()))
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    outcomes: dict[int, list[Finding]] = {}
+    for index, outcome in pool.run(_analyze_history, tasks, jobs=options.jobs,
+                                   timeout=options.file_timeout,
+                                   memory_limit=WORKER_MEMORY_BYTES):
+        if isinstance(outcome, pool.Failure):
+            notices.append(Notice(tasks[index].blob.path, NoticeKind.CRASH,
+                                  f"history blob {tasks[index].blob.blob[:12]} not analysed: "
+                                  f"{outcome.detail}"))
+        else:
+            outcomes[index] = outcome
+    for index in sorted(outcomes):  # oldest first: the commit that introduced a secret wins
+        for finding in outcomes[index]:
+            secret = str(finding.evidence.get("secret_hash", finding.fingerprint))
+            key = (finding.evidence.get("original_rule", ""), secret)
+            if secret in head_secrets or key in seen:
+                continue
+            seen.add(key)
+            findings.append(finding)
+    return findings, notices
 
 
 _DEPENDENCY_RULES = frozenset({"BOT601", "BOT602", "BOT603", "BOT604", "BOT605"})

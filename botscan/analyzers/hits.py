@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from botscan import catalog
 from botscan.model import Confidence, Finding, Location
-from botscan.redact import redact_text
+from botscan.redact import redact_text, short_hash
 
 SNIPPET_MAX = 240
 _QUOTED = re.compile(r"""(["'])(.*?)\1""")
@@ -100,6 +100,10 @@ def finalize(path: str, text: str, hits: Sequence[Hit], origin: str = "worktree"
         identity = "\0".join(
             (hit.rule_id, path, normalized, str(occurrences[(hit.rule_id, normalized)]))
         )
+        evidence = dict(hit.evidence)
+        if hit.secrets:
+            # The redaction's short hash: lets the history scan drop a secret still at HEAD.
+            evidence.setdefault("secret_hash", short_hash(hit.secrets[0]))
         findings.append(
             Finding(
                 rule_id=hit.rule_id,
@@ -110,7 +114,7 @@ def finalize(path: str, text: str, hits: Sequence[Hit], origin: str = "worktree"
                                   origin),
                 snippet=snip,
                 fingerprint=hashlib.sha256(identity.encode("utf-8", "replace")).hexdigest()[:32],
-                evidence=hit.evidence,
+                evidence=evidence,
                 suppression=_suppression(lines, hit.line, hit.rule_id),
             )
         )

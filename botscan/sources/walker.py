@@ -535,3 +535,19 @@ class _Walker:
     @staticmethod
     def _unreadable(rel: str, err: OSError) -> Notice:
         return Notice(rel, NoticeKind.UNREADABLE, f"cannot be read: {err.strerror or err}")
+
+
+def is_excluded(path: str, exclude: Sequence[str], use_default_excludes: bool = True) -> bool:
+    """Would `walk` skip this root-relative path? For paths that are not on disk, such as the
+    paths of files in the git history, so excluded folders stay excluded there too."""
+    patterns = [_Pattern.compile(p) for p in exclude]
+    parts = path.split("/")
+    for index, name in enumerate(parts):
+        rel = "/".join(parts[: index + 1])
+        is_dir = index < len(parts) - 1
+        if is_dir and use_default_excludes and (name in DEFAULT_EXCLUDED_DIRS
+                                                or name.endswith(".egg-info")):
+            return True
+        if any(p.matches(rel, name, is_dir) for p in patterns):
+            return True
+    return False
