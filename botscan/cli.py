@@ -208,6 +208,8 @@ def scan(fmt: str, output: Path | None, fail_on: str | None, also_sarif: Path | 
     from botscan.model import NoticeKind
 
     known = baseline_module.load(baseline_path) if baseline_path is not None else None
+    if diff_base is not None and inputs["history"] is None:
+        inputs["history"] = False  # a pull request's question is its own lines; see --since
     result, settings = _run_scan(inputs)
     if diff_base is not None:
         from botscan.diffbase import keep_changed
