@@ -202,19 +202,20 @@ class _HistoryTask:
 
 
 def _analyze_history(task: _HistoryTask) -> list[Finding]:
-    """The credentials a history blob brought: found as in the ordinary scan, kept on the
-    lines its commit added, and reported as BOT104 at the path and commit of that time."""
-    from botscan.analyzers.python.analyzer import analyze_python
+    """The credentials a history blob brought, kept on the lines its commit added and
+    reported as BOT104 at the path and commit of that time.
+
+    Every blob, Python included, goes to the text secrets scanner: parsing each historical
+    version of each module with libcst would cost minutes on a bot with thousands of commits
+    (benchmarks/README.md), and a committed key is a `name = "value"` line either way.
+    """
     from botscan.analyzers.secrets import scan_text_file
 
     catalog.use_packs(task.options.packs)
     blob = task.blob
     wanted = frozenset(r for r in task.enabled if r.startswith("BOT1") and r != "BOT110")
-    if blob.path.endswith((".py", ".pyw")):
-        found = analyze_python(blob.path, blob.data, task.options, wanted).findings
-    else:
-        found = scan_text_file(blob.path, blob.data, enabled=wanted,
-                               extra_names=task.options.extra_credential_names)[0]
+    found = scan_text_file(blob.path, blob.data, enabled=wanted,
+                           extra_names=task.options.extra_credential_names)[0]
     new = set(blob.new_lines)
     return [_as_history(f, blob) for f in found if f.location.line in new and not f.suppressed]
 
