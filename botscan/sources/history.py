@@ -115,8 +115,10 @@ class HistoryBlob:
 # secrets scanner searches for exactly this before it looks for a phrase, so it is sound here.
 _SEED_TRIGGER = re.compile(" [a-z]{3,8}" * 11)
 # Secrets that span lines: a rotated PEM key or keypair array keeps its first line, and its new
-# lines (base64, numbers) say nothing by themselves. Searched in the whole blob.
-_SPANNING_SECRET = re.compile(rb"PRIVATE KEY|PuTTY-User-Key-File|\[\s*(?:\d{1,3}\s*,\s*){63}\d")
+# lines (base64, numbers) say nothing by themselves. Searched in the whole blob, as two literals
+# and a regex that starts with one (an alternation would try every position: 5x slower).
+_SPANNING_MARKERS = (b"PRIVATE KEY", b"PuTTY-User-Key-File")
+_KEYPAIR_ARRAY = re.compile(rb"\[\s*(?:\d{1,3}\s*,\s*){63}\d")
 
 
 @catalog.derived
@@ -518,12 +520,17 @@ class _HistoryReader:
             return None
         numbers = tuple(compress(count(1), map(fresh.__contains__, hashes)))
         if self.prefilter is not None and not self.prefilter(
-                path, b"\n".join(lines[n - 1] for n in numbers)) and not \
-                _SPANNING_SECRET.search(data):
+                path, b"\n".join(lines[n - 1] for n in numbers)) and not _spans_lines(data):
             return None
         return HistoryBlob(blob=blob, path=path, data=data, commit=commit, date=date,
                            at_head=at_head, path_exists_at_head=path_exists_at_head,
                            new_lines=numbers)
+
+
+def _spans_lines(data: bytes) -> bool:
+    """Does the blob hold the start of a secret written over several lines?"""
+    return any(marker in data for marker in _SPANNING_MARKERS) or \
+        _KEYPAIR_ARRAY.search(data) is not None
 
 
 def _skip_reason(data: bytes) -> str | None:
