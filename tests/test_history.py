@@ -643,5 +643,22 @@ def test_a_rotated_pem_key_is_yielded_though_its_new_lines_say_nothing(tmp_path:
     repo.commit({"deploy/key.pem": None})
     blobs, _ = _read(repo.root, prefilter=credential_prefilter)
     second = _by_blob(blobs)[repo.blob_id(rotated)]
-    assert second.new_lines == (2, 3, 4, 5, 6, 7)
-    assert not credential_prefilter(second.path, second.excerpt()[0].encode())
+    # The header is old but counts as new: the scanner reports the key on it.
+    assert second.new_lines == (1, 2, 3, 4, 5, 6, 7)
+    body = b"\n".join(second.data.split(b"\n")[1:7])
+    assert not credential_prefilter(second.path, body)
+
+
+def test_a_rotated_keypair_array_counts_its_first_line_as_new(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "bot")
+
+    def keypair() -> str:
+        numbers = ",\n    ".join(str(_RNG.randrange(256)) for _ in range(64))
+        return f'{{\n  "secretKey": [\n    {numbers}\n  ]\n}}\n'
+
+    repo.commit({"wallet.json": keypair()})
+    rotated = keypair()
+    repo.commit({"wallet.json": rotated})
+    repo.commit({"wallet.json": None})
+    second = _by_blob(_read(repo.root)[0])[repo.blob_id(rotated)]
+    assert 2 in second.new_lines and 1 not in second.new_lines

@@ -116,9 +116,12 @@ class HistoryBlob:
 _SEED_TRIGGER = re.compile(" [a-z]{3,8}" * 11)
 # Secrets that span lines: a rotated PEM key or keypair array keeps its first line, and its new
 # lines (base64, numbers) say nothing by themselves. Searched in the whole blob, as two literals
-# and a regex that starts with one (an alternation would try every position: 5x slower).
+# and a regex that starts with one (an alternation would try every position: 5x slower); only
+# blobs that hold one have their lines walked (`_touched_block_heads`).
 _SPANNING_MARKERS = (b"PRIVATE KEY", b"PuTTY-User-Key-File")
 _KEYPAIR_ARRAY = re.compile(rb"\[\s*(?:\d{1,3}\s*,\s*){63}\d")
+_PEM_LOOKAHEAD_LINES = 80
+"""How far below its header a PEM body may end (the secrets scanner looks as far)."""
 
 
 @catalog.derived
@@ -211,10 +214,11 @@ def history_blobs(
     `origin/main`), only commits not reachable from it are read, and lines already present in
     its tree do not count as new. A blob is yielded when it has new lines and, if `prefilter`
     is given, `prefilter(path, excerpt)` accepts the bytes of those new lines joined by
-    newlines, or the blob holds the start of a secret that spans lines (a PEM private key, a
-    64-number keypair array: a rotated one keeps its first line, and its new lines say nothing
-    by themselves). Blobs at HEAD are yielded too, with `at_head` set; their secrets are the
-    ordinary scan's.
+    newlines. A blob with new lines inside a secret that spans lines (a PEM private key, a
+    64-number keypair array) is yielded whatever the prefilter says, and the secret's first
+    line counts as new: a rotated key keeps that line, scanners report the key on it, and its
+    new base64 or numbers say nothing by themselves. Blobs at HEAD are yielded too, with
+    `at_head` set; their secrets are the ordinary scan's.
     `progress(done, total)` is called as blobs are read (at most ten times a second, and once
     at the end). `timeout` bounds each git call, and each wait for a streaming one.
 
@@ -519,8 +523,12 @@ class _HistoryReader:
         if not fresh:
             return None
         numbers = tuple(compress(count(1), map(fresh.__contains__, hashes)))
-        if self.prefilter is not None and not self.prefilter(
-                path, b"\n".join(lines[n - 1] for n in numbers)) and not _spans_lines(data):
+        heads = _touched_block_heads(data, lines, set(numbers)) if _spans_lines(data) else set()
+        if heads:
+            # The multi-line detectors need no trigger on the new lines: no prefilter.
+            numbers = tuple(sorted(heads.union(numbers)))
+        elif self.prefilter is not None and not self.prefilter(
+                path, b"\n".join(lines[n - 1] for n in numbers)):
             return None
         return HistoryBlob(blob=blob, path=path, data=data, commit=commit, date=date,
                            at_head=at_head, path_exists_at_head=path_exists_at_head,
@@ -531,6 +539,29 @@ def _spans_lines(data: bytes) -> bool:
     """Does the blob hold the start of a secret written over several lines?"""
     return any(marker in data for marker in _SPANNING_MARKERS) or \
         _KEYPAIR_ARRAY.search(data) is not None
+
+
+def _touched_block_heads(data: bytes, lines: list[bytes], new: set[int]) -> set[int]:
+    """First lines of the multi-line secrets (PEM keys, keypair arrays) with a new line in them.
+
+    Scanners report such a secret on its first line, and a rotated key keeps that line
+    (`-----BEGIN RSA PRIVATE KEY-----`, `"secretKey": [`): it must count as new, or the new key
+    would be filtered out as old.
+    """
+    heads: set[int] = set()
+    for head, line in enumerate(lines, start=1):
+        if (b"BEGIN" in line and _SPANNING_MARKERS[0] in line) or _SPANNING_MARKERS[1] in line:
+            body = range(head + 1, min(head + _PEM_LOOKAHEAD_LINES, len(lines)) + 1)
+            end = next((n for n in body if b"-----END" in lines[n - 1]), body.stop - 1)
+            if new.intersection(range(head, end + 1)):
+                heads.add(head)
+    for match in _KEYPAIR_ARRAY.finditer(data):
+        close = data.find(b"]", match.end())
+        head = data.count(b"\n", 0, match.start()) + 1
+        last = head + data.count(b"\n", match.start(), close if close >= 0 else len(data))
+        if new.intersection(range(head, last + 1)):
+            heads.add(head)
+    return heads
 
 
 def _skip_reason(data: bytes) -> str | None:
