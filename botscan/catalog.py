@@ -49,6 +49,9 @@ class Rule:
     remediation: str
     example: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    verdict: str = ""
+    """What a finding means for `botscan vet`: "dangerous" (malice, a backdoor), "review"
+    (risky but plausible), or "" (weighed by severity alone)."""
 
     @property
     def security_severity(self) -> str:
@@ -109,9 +112,19 @@ def _parse_rule(source: str, family: str, family_name: str, raw: dict[str, Any])
             remediation=str(raw["remediation"]),
             example=str(raw.get("example", "")),
             tags=tuple(str(t) for t in raw.get("tags", ())),
+            verdict=_verdict(str(raw.get("verdict", ""))),
         )
     except ValueError as exc:
         raise CatalogError(f"{source}: rule {rule_id}: {exc}") from None
+
+
+VERDICTS = ("dangerous", "review", "")
+
+
+def _verdict(value: str) -> str:
+    if value not in VERDICTS:
+        raise ValueError(f"verdict must be one of dangerous, review (got {value!r})")
+    return value
 
 
 def parse_rule_file(source: str, text: str) -> list[Rule]:
