@@ -1,4 +1,4 @@
-"""The command line: `botscan scan`, `botscan rules`, `botscan explain`.
+"""The command line: `botscan scan`, `botscan vet`, `botscan rules`, `botscan explain`.
 
 Exit codes are a contract (CI and pre-commit key on them): 0 when nothing is at or above
 `--fail-on`, 1 when something is, 2 for usage and configuration errors. Errors are one line on
@@ -132,8 +132,11 @@ def _scan_inputs(func: F) -> F:
     return func
 
 
-def _run_scan(inputs: dict[str, Any]) -> tuple[Any, Any]:
-    """Load the configuration, build the scan options, scan. Returns (result, settings)."""
+def _run_scan(inputs: dict[str, Any], *, everything: bool = False) -> tuple[Any, Any]:
+    """Load the configuration, build the scan options, scan. Returns (result, settings).
+
+    `everything` (botscan vet) leaves out the configuration's rule selection and default
+    excludes: a downloaded bot is judged by every rule, in every folder."""
     from botscan import catalog
     from botscan import config as config_module
     from botscan.deps import AuditSettings
@@ -142,15 +145,15 @@ def _run_scan(inputs: dict[str, Any]) -> tuple[Any, Any]:
     from botscan.scan import scan as run_scan
 
     settings = config_module.load(inputs["config_path"])
-    chosen_select = _split(inputs["select"]) or settings.select
-    chosen_ignore = _split(inputs["ignore"]) + settings.ignore
+    chosen_select = _split(inputs["select"]) or ([] if everything else settings.select)
+    chosen_ignore = _split(inputs["ignore"]) + ([] if everything else settings.ignore)
     catalog.expand_selectors(chosen_select + chosen_ignore)  # unknown ids: exit 2
     options = ScanOptions(
         select=tuple(chosen_select),
         ignore=tuple(chosen_ignore),
         exclude=tuple(settings.exclude) + tuple(inputs["exclude"]),
         use_default_excludes=settings.use_default_excludes
-        and not inputs["no_default_excludes"],
+        and not inputs["no_default_excludes"] and not everything,
         credential_names=tuple(sorted(settings.credential_names.items())),
         packs=config_module.read_packs(settings.packs + [str(Path(p)) for p in inputs["packs"]]),
         jobs=inputs["jobs"] or settings.jobs or default_jobs(),
@@ -238,6 +241,79 @@ def scan(fmt: str, output: Path | None, fail_on: str | None, also_sarif: Path | 
     failing = threshold is not None and any(f.severity >= threshold for f in counted.active)
     unaudited = strict_deps and any(n.kind is NoticeKind.AUDIT for n in result.notices)
     sys.exit(1 if failing or unaudited else 0)
+
+
+VET_FAIL_ON = ("dangerous", "review", "never")
+_VCS_DIRS = (".git/", ".hg/", ".svn/")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("botscan-report.html"), show_default=True,
+              help="Where to write the HTML report.")
+@click.option("--no-html", is_flag=True, help="Do not write the HTML report.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True,
+              help="What to print: the verdict summary, or the whole JSON report.")
+@click.option("--json", "also_json", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON report to FILE.")
+@click.option("--sarif", "also_sarif", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write SARIF to FILE.")
+@click.option("--fail-on", type=click.Choice(VET_FAIL_ON), default="review",
+              show_default=True, help="Exit 1 when the verdict is this or worse.")
+@click.option("--exclude", multiple=True, metavar="PATTERN",
+              help="Skip paths matching this gitignore-style pattern; repeatable.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Worker processes [default: all cores].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read settings (credential names, packs) from this TOML file.")
+@click.option("--offline", is_flag=True,
+              help="Do not query the vulnerability service (the verdict then says the "
+                   "dependencies were not audited).")
+@click.option("--vuln-service", type=click.Choice(("osv", "pypi")), default="osv",
+              show_default=True, help="Vulnerability service for pip-audit.")
+@click.option("--osv-url", metavar="URL", help="An OSV-compatible query URL (a mirror).")
+@click.option("--no-history", is_flag=True, help="Skip the git history.")
+@click.option("--pack", "packs", multiple=True, metavar="FILE",
+              help="Knowledge pack (TOML) extending the catalog; repeatable.")
+@_errors_are_one_line
+def vet(path: Path, output: Path, no_html: bool, fmt: str, also_json: Path | None,
+        also_sarif: Path | None, fail_on: str, no_history: bool, **inputs: Any) -> None:
+    """Judge a downloaded bot before it gets a key: a directory, a checked-out repository or
+    an archive (.zip, .whl, .tar.gz, .tar.bz2, .tar.xz; read in memory, never extracted).
+
+    Everything is on: every rule, every folder, every text file, binaries, the git history and
+    the dependency audit. Prints a verdict (dangerous, review, no blocking issues) with a 0-10
+    risk score and its parts, the capability profile and the key to create, and writes an HTML
+    report. The author's inline suppressions are not honoured. Exit 1 when the verdict is at
+    or above --fail-on, 2 on usage errors.
+    """
+    from botscan import catalog
+    from botscan.verdict import LEVELS, judge, unsuppress
+
+    inputs.update(paths=(path,), select=(), ignore=(), no_default_excludes=True,
+                  exclude=_VCS_DIRS + tuple(inputs["exclude"]), no_deps=False,
+                  history=False if no_history else path.is_dir(), since=None)
+    result, _ = _run_scan(inputs, everything=True)
+    result = unsuppress(result)
+    result.verdict = judge(result, catalog.rules())
+    written: list[tuple[str, Path]] = [("json", p) for p in (also_json,) if p is not None]
+    written += [("sarif", p) for p in (also_sarif,) if p is not None]
+    if not no_html:
+        written.append(("html", output))
+    for extra_fmt, extra_path in written:
+        extra_path.write_text(_render(extra_fmt, result, color=False, sarif_category="botscan/"),
+                              encoding="utf-8")
+    if fmt == "json":
+        click.echo(_render("json", result, color=False, sarif_category="botscan/"), nl=False)
+    else:
+        from botscan.report import text
+
+        click.echo(text.render_vet(result, catalog.rules(), color=_color_wanted(),
+                                   report=None if no_html else str(output)), nl=False)
+    failing = fail_on != "never" and LEVELS.index(result.verdict.level) >= LEVELS.index(fail_on)
+    sys.exit(1 if failing else 0)
 
 
 @main.group()

@@ -109,6 +109,8 @@ class NoticeKind(str, enum.Enum):
     UNREADABLE = "unreadable"
     AUDIT = "not-audited"
     """Dependencies the vulnerability audit could not look up (offline, network, service)."""
+    ARCHIVE = "archive"
+    """An archive member not read (caps, links, traversal names, encryption, nesting)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,29 @@ class Dependency:
     skip_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ScorePart:
+    """One line of the score: how many points, out of how many, and why."""
+
+    name: str
+    points: float
+    maximum: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: str
+    """"dangerous", "review" or "no blocking issues"."""
+    score: float
+    """0-10, the sum of the parts (capped), one decimal."""
+    parts: tuple[ScorePart, ...]
+    drivers: tuple[Finding, ...]
+    """The findings that decided the level, most severe first (a handful)."""
+    reason: str
+    """One sentence saying why this level."""
+
+
 @dataclass
 class ScanResult:
     findings: list[Finding]
@@ -172,6 +197,8 @@ class ScanResult:
     roots: list[str]
     capabilities: list[Capability] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
+    verdict: Verdict | None = None
+    """Set by `botscan vet` (botscan.verdict): reports show it when present."""
 
     @property
     def active(self) -> list[Finding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -19,8 +19,9 @@ from botscan.analyzers.secrets import IgnoreRules, Tracking, reads, wants_tracki
 from botscan.capabilities import capability_profile
 from botscan.deps import AuditSettings, DependencyResult, analyze_dependencies, is_manifest
 from botscan.model import Dependency, Evidence, Finding, Notice, NoticeKind, ScanResult
+from botscan.sources.archive import is_archive, read_archive
 from botscan.sources.history import HistoryBlob, history_blobs, make_credential_prefilter
-from botscan.sources.walker import FileKind, SourceFile, is_excluded, walk
+from botscan.sources.walker import FileKind, Item, SourceFile, is_excluded, walk
 
 FILE_TIMEOUT_SECONDS = 30.0
 WORKER_MEMORY_BYTES = 4 * 1024**3
@@ -64,6 +65,14 @@ class _Task:
     """Python source (the libcst analyzer) or another text file (the secrets scanner)."""
     tracking: Tracking = Tracking.UNKNOWN
     """Whether git would commit this file (for credential files: BOT110)."""
+    data: bytes | None = None
+    """The content of a file that exists only in memory (an archive member)."""
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        with open(self.abspath, "rb") as handle:
+            return handle.read()
 
 
 _Outcome = tuple[list[Finding], list[Notice], list[tuple[str, Evidence]]]
@@ -76,8 +85,7 @@ def _analyze(task: _Task) -> _Outcome:
 
     catalog.use_packs(task.options.packs)
     try:
-        with open(task.abspath, "rb") as handle:
-            data = handle.read()
+        data = task.read()
     except OSError as exc:
         return [], [Notice(task.path, NoticeKind.UNREADABLE,
                            f"cannot read: {exc.strerror}")], []
@@ -96,13 +104,29 @@ def _analyze(task: _Task) -> _Outcome:
 def _analyze_as_text(task: _Task) -> _Outcome:
     from botscan.analyzers.python.analyzer import analyze_as_text
 
-    with open(task.abspath, "rb") as handle:
-        data = handle.read()
-    return analyze_as_text(task.path, data, task.enabled).findings, [], []
+    return analyze_as_text(task.path, task.read(), task.enabled).findings, [], []
 
 
 def _analysable(path: str) -> bool:
     return path.endswith((".py", ".pyw", ".pyi")) or reads(path)
+
+
+def _sources(paths: list[Path], options: ScanOptions) -> Iterator[Item]:
+    """Files on disk from the walker, and the members of archives named as scan paths (read
+    in memory, never extracted: botscan.sources.archive)."""
+    on_disk: list[Path] = []
+    for path in paths:
+        if is_archive(path):
+            yield from walk(on_disk, exclude=options.exclude,
+                            use_default_excludes=options.use_default_excludes)
+            on_disk = []
+            yield from read_archive(path, exclude=options.exclude,
+                                    use_default_excludes=options.use_default_excludes)
+        else:
+            on_disk.append(path)
+    if on_disk:
+        yield from walk(on_disk, exclude=options.exclude,
+                        use_default_excludes=options.use_default_excludes)
 
 
 def scan(paths: list[Path], options: ScanOptions | None = None) -> ScanResult:
@@ -122,8 +146,7 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
     notices: list[Notice] = []
     files: list[SourceFile] = []
     manifests: list[SourceFile] = []
-    for item in walk(paths, exclude=options.exclude,
-                     use_default_excludes=options.use_default_excludes):
+    for item in _sources(paths, options):
         if isinstance(item, SourceFile) and is_manifest(item.path):
             manifests.append(item)
         if isinstance(item, Notice):
@@ -137,8 +160,9 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
     analyzer_options = Options(extra_credential_names=options.credential_names,
                                packs=options.packs)
     tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled, f.kind is FileKind.PYTHON,
-                   ignore.tracking(f.abspath) if f.kind is FileKind.TEXT
-                   and wants_tracking(f.path) else Tracking.UNKNOWN) for f in files]
+                   ignore.tracking(f.abspath) if f.kind is FileKind.TEXT and f.data is None
+                   and wants_tracking(f.path) else Tracking.UNKNOWN, data=f.data)
+             for f in files]
     findings: list[Finding] = []
     evidence: list[tuple[str, Evidence]] = []
     failed: dict[int, pool.Failure] = {}
@@ -292,9 +316,12 @@ def _dependencies(manifests: list[SourceFile], options: ScanOptions,
     by_root: dict[Path, list[tuple[str, bytes]]] = {}
     for manifest in manifests:
         depth = len(PurePosixPath(manifest.path).parts)
-        root = manifest.abspath.parents[depth - 1] if depth else manifest.abspath.parent
+        if manifest.data is not None:
+            root = manifest.abspath  # an archive member: the archive is its root
+        else:
+            root = manifest.abspath.parents[depth - 1] if depth else manifest.abspath.parent
         try:
-            by_root.setdefault(root, []).append((manifest.path, manifest.abspath.read_bytes()))
+            by_root.setdefault(root, []).append((manifest.path, manifest.read()))
         except OSError:
             continue  # the walker already reported it as unreadable
     audit = options.audit

@@ -139,3 +139,20 @@ def capabilities_json(result: ScanResult) -> list[JSONObject]:
                                       for e in c.evidence]}
         for c in result.capabilities
     ]
+
+
+def verdict_json(result: ScanResult) -> JSONObject | None:
+    """The `botscan vet` verdict (None for a plain scan): level, score, its parts, the reason,
+    and the drivers by fingerprint (their full records are among the findings)."""
+    verdict = result.verdict
+    if verdict is None:
+        return None
+    return {
+        "level": verdict.level,
+        "score": verdict.score,
+        "reason": verdict.reason,
+        "parts": [{"name": p.name, "points": p.points, "maximum": p.maximum,
+                   "reasons": list(p.reasons)} for p in verdict.parts],
+        "drivers": [{"rule_id": f.rule_id, "path": f.location.path, "line": f.location.line,
+                     "fingerprint": f.fingerprint} for f in verdict.drivers],
+    }

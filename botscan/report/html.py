@@ -129,6 +129,7 @@ def render(result: ScanResult, rules: Mapping[str, Rule], *, title: str = "botsc
         script=Markup(script),
         result=result,
         verdict=_verdict(result),
+        vet=result.verdict,
         counts=counts,
         total=sum(counts.values()),
         suppressed=sum(1 for f in findings if f.suppressed),
@@ -280,8 +281,14 @@ def _families(views: list[FindingView]) -> list[FamilyGroup]:
     return groups
 
 
+_VET_LEVELS = {"dangerous": "critical", "review": "medium", "no blocking issues": "clean"}
+
+
 def _verdict(result: ScanResult) -> Verdict:
-    """One line a reader acts on, led by the most severe thing found."""
+    """One line a reader acts on, led by the most severe thing found (or, for `botscan vet`,
+    the colour of its verdict: the template shows the verdict itself)."""
+    if result.verdict is not None:
+        return Verdict(_VET_LEVELS[result.verdict.level], result.verdict.reason)
     counts = result.counts_by_severity()
     total = sum(counts.values())
     files = f"{result.files_scanned} file{'s' if result.files_scanned != 1 else ''}"

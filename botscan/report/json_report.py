@@ -24,6 +24,7 @@ from botscan.report.common import (
     rule_for,
     sorted_evidence,
     unwrap,
+    verdict_json,
 )
 
 SCHEMA_VERSION = 1
@@ -98,5 +99,8 @@ def render(result: ScanResult, rules: Mapping[str, Rule]) -> str:
         "capabilities": capabilities_json(result),
         "recommendation": recommendation(result.capabilities),
     }
+    verdict = verdict_json(result)
+    if verdict is not None:
+        document["verdict"] = verdict
     return dumps(document)
 

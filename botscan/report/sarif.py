@@ -32,6 +32,7 @@ from botscan.report.common import (
     sorted_evidence,
     truncate,
     unwrap,
+    verdict_json,
 )
 
 SARIF_VERSION = "2.1.0"
@@ -246,6 +247,7 @@ def render(
         "properties": {
             "capabilities": capabilities_json(result),
             "recommendation": recommendation(result.capabilities),
+            **({"verdict": verdict_json(result)} if result.verdict is not None else {}),
         },
     }
     return dumps({"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]})

@@ -31,6 +31,9 @@ _STYLES = {
     "summary": "1",
     "snippet": "2",
     "fix": "32",
+    "dangerous": "1;31",
+    "review": "1;33",
+    "no blocking issues": "1;32",
 }
 _SNIPPET_INDENT = " " * 6
 # A minified or generated line can be megabytes long; a terminal reader needs its start only.
@@ -175,10 +178,56 @@ def _profile_lines(result: ScanResult, paint: Painter) -> list[str]:
     return lines
 
 
+def _verdict_lines(result: ScanResult, paint: Painter) -> list[str]:
+    """The `botscan vet` verdict: the word, the score and its parts, and why."""
+    verdict = result.verdict
+    if verdict is None:
+        return []
+    lines = [paint(verdict.level, f"Verdict: {verdict.level.upper()}") +
+             f"  (risk score {verdict.score:.1f} / 10)"]
+    lines.extend(textwrap.wrap(neutralise(verdict.reason), width=98, initial_indent="  ",
+                               subsequent_indent="  "))
+    lines.append(paint("heading", "Score:"))
+    for part in verdict.parts:
+        why = ", ".join(neutralise(r) for r in part.reasons[:6])
+        more = f" (+{len(part.reasons) - 6} more)" if len(part.reasons) > 6 else ""
+        lines.append(f"  {part.points:4.1f} / {part.maximum:<4.1f} {part.name:<24} {why}{more}")
+    lines.append("")
+    return lines
+
+
+def render_vet(result: ScanResult, rules: Mapping[str, Rule], *, color: bool = False,
+               report: str | None = None) -> str:
+    """What `botscan vet` prints: the verdict and score, the findings that decided it, the
+    capability profile with the key to create, and where the full report is. The complete
+    list of findings belongs in the HTML report, not in a terminal."""
+    paint = _painter(color)
+    lines = _verdict_lines(result, paint)
+    verdict = result.verdict
+    if verdict is not None and verdict.drivers:
+        lines.append(paint("heading", "What decided it:"))
+        for finding in verdict.drivers:
+            lines.append(paint("path", neutralise(finding.location.path)))
+            lines.extend(_finding_lines(finding, rule_for(finding, rules),
+                                        len(_position(finding)), paint))
+        rest = len(result.active) - len(verdict.drivers)
+        if rest > 0:
+            lines.append(f"  (and {_plural(rest, 'more finding')} in the full report)")
+        lines.append("")
+    lines.extend(_profile_lines(result, paint) or [
+        paint("heading", "Capability profile:"),
+        *textwrap.wrap(recommendation(result.capabilities), width=98, initial_indent="  ",
+                       subsequent_indent="  "), ""])
+    if report is not None:
+        lines.append(f"Full report: {neutralise(report)}")
+    lines.append(paint("summary", _summary(result)))
+    return "\n".join(lines) + "\n"
+
+
 def render(result: ScanResult, rules: Mapping[str, Rule], *, color: bool = False) -> str:
     """The report as text; ANSI colour only when `color` (the CLI decides: tty, NO_COLOR)."""
     paint = _painter(color)
-    lines: list[str] = []
+    lines: list[str] = _verdict_lines(result, paint)
     active = [f for f in ordered_findings(result) if not f.suppressed]
     for path, group in itertools.groupby(active, key=lambda f: f.location.path):
         findings = list(group)

@@ -25,7 +25,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
@@ -45,9 +45,19 @@ class SourceFile:
     command line: relative to the working directory when inside it, else the normalised given
     path. May hold surrogate escapes for undecodable bytes in file names."""
     abspath: Path
-    """The resolved real path on disk: always inside the scan root."""
+    """The resolved real path on disk: always inside the scan root. For a member of an
+    archive: the archive's path."""
     size: int
     kind: FileKind
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    """The content, for a file that exists only in memory (an archive member); None for a file
+    on disk, which is read where it is analysed."""
+
+    def read(self) -> bytes:
+        """The file's bytes: from memory, or from disk."""
+        if self.data is not None:
+            return self.data
+        return self.abspath.read_bytes()
 
 
 DEFAULT_EXCLUDED_DIRS: frozenset[str] = frozenset(
@@ -97,7 +107,7 @@ BINARY_SUFFIXES: frozenset[str] = frozenset(
 )  # fmt: skip
 """Recognised by name alone: these are never read to classify them."""
 
-_SNIFF_BYTES = 8192
+SNIFF_BYTES = 8192
 # Control bytes no text editor writes; tab, newlines, form feed, backspace, vertical tab and
 # escape (ANSI colours in logs) are text.
 _CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\f\b\v\x1b") + b"\x7f"
@@ -288,6 +298,26 @@ def _looks_binary(head: bytes, *, python: bool) -> bool:
         return False
     control = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return control > _MAX_CONTROL_SHARE * len(head)
+
+
+def classify(rel: str, head: bytes) -> tuple[FileKind, Notice | None]:
+    """What a file is, from its name and its first bytes (`SNIFF_BYTES` of them; unread for
+    names in `BINARY_SUFFIXES`), and a notice when it is binary but named like Python.
+
+    Shared by the directory walker and the archive reader, so a file is the same kind wherever
+    it comes from.
+    """
+    suffix = os.path.splitext(rel.rsplit("/", 1)[-1])[1].lower()
+    if suffix in BINARY_SUFFIXES:
+        return FileKind.BINARY, None
+    python = suffix in PYTHON_SUFFIXES or (not suffix and _is_python_shebang(head))
+    if not _looks_binary(head, python=python):
+        return (FileKind.PYTHON if python else FileKind.TEXT), None
+    if not python:
+        return FileKind.BINARY, None
+    what = "named like Python" if suffix else "starts like a Python script"
+    return FileKind.BINARY, Notice(rel, NoticeKind.BINARY,
+                                   f"{what} but holds binary data; not analysed")
 
 
 def _identity(item: Item) -> tuple[str, str, str]:
@@ -502,24 +532,16 @@ class _Walker:
             if fst.st_size > self.max_file_bytes:
                 yield self._too_large(rel, fst.st_size)
                 return
-            head = b"" if suffix in BINARY_SUFFIXES else os.read(fd, _SNIFF_BYTES)
+            head = b"" if suffix in BINARY_SUFFIXES else os.read(fd, SNIFF_BYTES)
         except OSError as err:
             yield self._unreadable(rel, err)
             return
         finally:
             os.close(fd)
-        if suffix in BINARY_SUFFIXES:
-            yield SourceFile(rel, Path(path), fst.st_size, FileKind.BINARY)
-            return
-        python = suffix in PYTHON_SUFFIXES or (not suffix and _is_python_shebang(head))
-        if not _looks_binary(head, python=python):
-            kind = FileKind.PYTHON if python else FileKind.TEXT
-            yield SourceFile(rel, Path(path), fst.st_size, kind)
-            return
-        yield SourceFile(rel, Path(path), fst.st_size, FileKind.BINARY)
-        if python:
-            what = "named like Python" if suffix else "starts like a Python script"
-            yield Notice(rel, NoticeKind.BINARY, f"{what} but holds binary data; not analysed")
+        kind, notice = classify(rel, head)
+        yield SourceFile(rel, Path(path), fst.st_size, kind)
+        if notice is not None:
+            yield notice
 
     def _too_large(self, rel: str, size: int) -> Notice:
         return Notice(

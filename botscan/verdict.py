@@ -1,0 +1,129 @@
+"""The verdict of `botscan vet`: one word, a 0-10 risk score whose parts are shown, and the
+findings that decided it.
+
+A trader deciding whether to hand a downloaded bot an exchange key cannot weigh forty findings.
+They need to know whether anything looks like malice (then nothing else matters), whether the
+bot does something risky that an honest bot might still do (withdrawals, keys in history, TLS
+off: read those findings first), or neither. The catalog says which rules are signs of malice
+and which call for a review (`verdict` in checks/BOT*.toml); the score adds up, per part, how
+much else there is, so two "review" bots can still be told apart.
+
+Inline suppressions are the scanned author's words: in a bot somebody else wrote, a
+`# botscan: ignore[BOT503]` next to the line that posts your keys is itself a warning, so the
+verdict counts suppressed findings like any other (`unsuppress`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+
+from botscan.catalog import Rule
+from botscan.model import Finding, NoticeKind, ScanResult, ScorePart, Severity, Verdict
+
+DANGEROUS = "dangerous"
+REVIEW = "review"
+CLEAR = "no blocking issues"
+LEVELS = (CLEAR, REVIEW, DANGEROUS)
+
+_FUND_CAPABILITIES = {"withdraw": 2.0, "onchain": 1.5, "keys": 1.5, "transfer": 0.5}
+_UNREAD = frozenset({NoticeKind.NOT_PARSED, NoticeKind.BINARY, NoticeKind.TOO_LARGE,
+                     NoticeKind.PATHOLOGICAL, NoticeKind.TIMEOUT, NoticeKind.CRASH,
+                     NoticeKind.UNREADABLE, NoticeKind.ARCHIVE, NoticeKind.AUDIT})
+_SEVERITY_POINTS = {Severity.CRITICAL: 1.0, Severity.HIGH: 0.5, Severity.MEDIUM: 0.25,
+                    Severity.LOW: 0.1}
+MAX_DRIVERS = 10
+
+
+def unsuppress(result: ScanResult) -> ScanResult:
+    """The result with the scanned author's inline suppressions lifted, each lifted finding
+    saying so in its evidence (`author_suppressed`)."""
+    findings = [
+        dataclasses.replace(f, suppression=None,
+                            evidence={**f.evidence, "author_suppressed": f.suppression})
+        if f.suppressed else f
+        for f in result.findings
+    ]
+    return dataclasses.replace(result, findings=findings)
+
+
+def judge(result: ScanResult, rules: dict[str, Rule]) -> Verdict:
+    active = result.active
+    level_of = _level_function(rules)
+    dangerous = [f for f in active if level_of(f) == DANGEROUS]
+    review = [f for f in active if level_of(f) == REVIEW]
+    parts = _parts(result, active, rules, level_of)
+    score = round(min(10.0, sum(p.points for p in parts)), 1)
+    if dangerous:
+        level, drivers = DANGEROUS, dangerous
+        ids = sorted({f.rule_id for f in dangerous})
+        reason = (f"signs of malice or a backdoor ({', '.join(ids)}): do not give this bot a "
+                  "key until each of them is explained")
+    elif review:
+        level, drivers = REVIEW, review
+        ids = sorted({f.rule_id for f in review})
+        reason = (f"risky code an honest bot may still have ({', '.join(ids)}): read these "
+                  "findings before giving it a key")
+    else:
+        level, drivers = CLEAR, []
+        reason = "nothing that looks malicious or needs a review before use was found"
+    drivers = sorted(drivers, key=lambda f: (-f.severity, -f.confidence, f.sort_key()))
+    return Verdict(level, score, tuple(parts), tuple(drivers[:MAX_DRIVERS]), reason)
+
+
+def _level_function(rules: dict[str, Rule]) -> Callable[[Finding], str]:
+    def level(finding: Finding) -> str:
+        rule = rules.get(finding.rule_id)
+        if rule is not None and rule.verdict:
+            return rule.verdict
+        return REVIEW if finding.severity >= Severity.HIGH else CLEAR
+
+    return level
+
+
+def _parts(result: ScanResult, active: Sequence[Finding], rules: dict[str, Rule],
+           level_of: Callable[[Finding], str]) -> list[ScorePart]:
+    """The score, part by part. Malice dominates (6 points for the first sign); the other
+    parts are capped so that no pile of low findings can look like malice. Fund movement counts
+    once, from the capability profile (its BOT3xx findings are the same calls)."""
+    malice = [f for f in active if level_of(f) == DANGEROUS]
+    rest = [f for f in active if level_of(f) != DANGEROUS]
+    parts = [
+        _counted("signs of malice", malice, 8.0, lambda fs: 5.0 + len(fs) if fs else 0.0),
+        _funds(result),
+    ]
+    for name, family, cap in (("credentials", "BOT1", 2.0),
+                              ("credential exposure", "BOT2", 1.5),
+                              ("transport", "BOT4", 1.5),
+                              ("code integrity", "BOT5", 1.5),
+                              ("dependencies", "BOT6", 1.5),
+                              ("deployment", "BOT7", 1.5)):
+        members = [f for f in rest if f.rule_id.startswith(family)]
+        parts.append(_counted(name, members, cap,
+                              lambda fs: sum(_SEVERITY_POINTS[f.severity] for f in fs)))
+    unread = [n for n in result.notices if n.kind in _UNREAD]
+    parts.append(ScorePart("not fully analysed", min(1.0, 0.1 * len(unread)), 1.0,
+                           _tally(n.kind.value for n in unread)))
+    return [p for p in parts if p.points > 0 or p.name == "signs of malice"]
+
+
+def _counted(name: str, findings: Sequence[Finding], cap: float,
+             points: Callable[[Sequence[Finding]], float]) -> ScorePart:
+    return ScorePart(name, round(min(cap, points(findings)), 2), cap,
+                     _tally(f.rule_id for f in findings))
+
+
+def _funds(result: ScanResult) -> ScorePart:
+    names = {c.name: c for c in result.capabilities}
+    points = sum(weight for cap, weight in _FUND_CAPABILITIES.items() if cap in names)
+    reasons = tuple(f"{cap} ({names[cap].evidence[0].path}:{names[cap].evidence[0].line})"
+                    for cap in _FUND_CAPABILITIES if cap in names and names[cap].evidence)
+    return ScorePart("moves funds", min(3.0, points), 3.0, reasons)
+
+
+def _tally(items: Iterable[str]) -> tuple[str, ...]:
+    """`["BOT101", "BOT101", "BOT401"]` -> `("BOT101 x2", "BOT401")`."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return tuple(f"{k} x{n}" if n > 1 else k for k, n in sorted(counts.items()))
