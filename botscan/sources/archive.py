@@ -20,10 +20,12 @@ same function, so every analyzer treats them exactly like files on disk.
 
 from __future__ import annotations
 
+import lzma
 import re
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +125,8 @@ def _tar_members(path: Path) -> Iterator[_Member]:
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_DAMAGE = (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, ValueError, zlib.error,
+           lzma.LZMAError)
 
 
 def clean_name(name: str) -> tuple[str, bool]:
@@ -172,7 +176,7 @@ class _Reader:
                                  "reached: the remaining members were not read")
                     return
                 yield from self._member(member)
-        except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, ValueError) as exc:
+        except _DAMAGE as exc:
             yield Notice(label, NoticeKind.ARCHIVE,
                          f"archive damaged after {count:,} members ({type(exc).__name__}): "
                          "the rest were not read")
@@ -206,7 +210,13 @@ class _Reader:
                          f"{member.declared_size:,} bytes expanded, over the "
                          f"{self.limits.max_file_bytes:,}-byte cap; not read")
             return
-        data = self._read(member)
+        try:
+            data = self._read(member)
+        except _DAMAGE as exc:
+            yield Notice(rel, NoticeKind.ARCHIVE,
+                         f"member damaged ({type(exc).__name__}: a checksum or size that does "
+                         "not match its header); not read")
+            return
         if isinstance(data, str):
             yield Notice(rel, NoticeKind.TOO_LARGE, data)
             return
