@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 MIN_LABELS = 5
 MIN_NEGATIVES = 5
+MIN_CLEAN_NEGATIVES = 8
+"""A fixture of an honest bot, meant to stay (almost) silent, has fewer labels than
+`MIN_LABELS`; it proves something through the tricky lines it marks `# silent:`, so it needs
+more of them."""
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".botscan_cache"}
 
 EXPECT_RE = re.compile(r"#\s*expect:\s*(?P<ids>[^#]*)")
@@ -192,9 +196,13 @@ def test_fixtures_exist() -> None:
 def test_fixture_labels_parse(bot: str) -> None:
     exp = parse_expectations(FIXTURES_DIR / bot)
     assert not exp.errors, "bad labels:\n  " + "\n  ".join(exp.errors)
-    assert len(exp.labels) >= MIN_LABELS, (
-        f"{bot} has {len(exp.labels)} labels; a fixture needs at least {MIN_LABELS}"
-    )
+    if len(exp.labels) < MIN_LABELS:
+        assert len(exp.negatives) >= MIN_CLEAN_NEGATIVES, (
+            f"{bot} has {len(exp.labels)} labels (a fixture needs {MIN_LABELS}, or, for an "
+            f"honest bot, {MIN_CLEAN_NEGATIVES} '# silent:' negatives: it has "
+            f"{len(exp.negatives)})"
+        )
+        return
     assert len(exp.negatives) >= MIN_NEGATIVES, (
         f"{bot} has {len(exp.negatives)} '# silent:' negatives; it needs at least {MIN_NEGATIVES}"
     )
