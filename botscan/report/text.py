@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from botscan.capabilities import LABELS, recommendation
 from botscan.catalog import Rule
@@ -178,6 +178,20 @@ def _profile_lines(result: ScanResult, paint: Painter) -> list[str]:
     return lines
 
 
+def _grouped_findings(findings: Iterable[Finding], rules: Mapping[str, Rule],
+                      paint: Painter) -> list[str]:
+    """Findings under a line naming their file, consecutive ones of a file grouped."""
+    lines: list[str] = []
+    for path, group in itertools.groupby(findings, key=lambda f: f.location.path):
+        members = list(group)
+        width = max(len(_position(f)) for f in members)
+        lines.append(paint("path", neutralise(path)))
+        for finding in members:
+            lines.extend(_finding_lines(finding, rule_for(finding, rules), width, paint))
+        lines.append("")
+    return lines
+
+
 def _verdict_lines(result: ScanResult, paint: Painter) -> list[str]:
     """The `botscan vet` verdict: the word, the score and its parts, and why."""
     verdict = result.verdict
@@ -206,14 +220,10 @@ def render_vet(result: ScanResult, rules: Mapping[str, Rule], *, color: bool = F
     verdict = result.verdict
     if verdict is not None and verdict.drivers:
         lines.append(paint("heading", "What decided it:"))
-        for finding in verdict.drivers:
-            lines.append(paint("path", neutralise(finding.location.path)))
-            lines.extend(_finding_lines(finding, rule_for(finding, rules),
-                                        len(_position(finding)), paint))
+        lines.extend(_grouped_findings(verdict.drivers, rules, paint))
         rest = len(result.active) - len(verdict.drivers)
         if rest > 0:
-            lines.append(f"  (and {_plural(rest, 'more finding')} in the full report)")
-        lines.append("")
+            lines[-1:] = [f"(and {_plural(rest, 'more finding')} in the full report)", ""]
     lines.extend(_profile_lines(result, paint) or [
         paint("heading", "Capability profile:"),
         *textwrap.wrap(recommendation(result.capabilities), width=98, initial_indent="  ",
@@ -229,13 +239,7 @@ def render(result: ScanResult, rules: Mapping[str, Rule], *, color: bool = False
     paint = _painter(color)
     lines: list[str] = _verdict_lines(result, paint)
     active = [f for f in ordered_findings(result) if not f.suppressed]
-    for path, group in itertools.groupby(active, key=lambda f: f.location.path):
-        findings = list(group)
-        width = max(len(_position(f)) for f in findings)
-        lines.append(paint("path", neutralise(path)))
-        for finding in findings:
-            lines.extend(_finding_lines(finding, rule_for(finding, rules), width, paint))
-        lines.append("")
+    lines.extend(_grouped_findings(active, rules, paint))
     lines.extend(_dependency_lines(result, paint))
     lines.extend(_profile_lines(result, paint))
     notices = ordered_notices(result)
