@@ -14,6 +14,7 @@ import functools
 import hashlib
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,12 @@ KIND_LABELS = {
     MNEMONIC: "seed phrase",
     WEBHOOK: "webhook URL",
 }
+
+
+def with_article(label: str) -> str:
+    """"an API key", "a password": a kind label with its indefinite article, for messages."""
+    return ("an " if label[:1].lower() in "aeiou" else "a ") + label
+
 
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
@@ -108,6 +115,30 @@ def classify_name(
     return CredentialName(kind=kind, exchange=exchange, non_exchange=non_exchange, strong=strong)
 
 
+def name_spellings(extra_names: tuple[tuple[str, str], ...] = (), *,
+                   strong: bool = False) -> tuple[str, ...]:
+    """What a name needs for `classify_name` to call it a credential (with `strong`: a strong
+    one): one of these is in its words, lower-cased and joined without separators. The Python
+    prefilter skips the credential detectors where none is spelled."""
+    kinds, _ = _name_tables()
+    spellings = {c for _, contains, _ in kinds for c in contains}
+    if not strong:
+        spellings |= {w for _, _, words in kinds for w in words}
+    return (*sorted(spellings), *(n.lower() for n, _ in extra_names))
+
+
+def credential_variable(name: str,
+                        extra_names: tuple[tuple[str, str], ...] = ()) -> CredentialName | None:
+    """The credential an environment or build variable holds (`BINANCE_API_SECRET`,
+    `GITHUB_TOKEN`), judged by its name alone, with no value or code around it to confirm:
+    so only an unambiguous spelling counts, or a short word next to an exchange (`PASS` alone,
+    as in `PASS_THROUGH`, or `TOKEN` of `TOKEN_SYMBOL`, is not enough)."""
+    info = classify_name(name, extra_names=extra_names)
+    if info is None or not (info.strong or (info.exchange and not info.non_exchange)):
+        return None
+    return info
+
+
 # --- values -----------------------------------------------------------------------------------
 
 @catalog.derived
@@ -117,6 +148,11 @@ def _placeholder_tables() -> tuple[frozenset[str], tuple[re.Pattern[str], ...], 
     regexes = tuple(re.compile(r, re.IGNORECASE) for r in table["placeholder"]["regex"])
     samples = frozenset(table["public_samples"]["sha256"])
     return exact, regexes, samples
+
+
+@catalog.derived
+def _public_prefixes() -> tuple[str, ...]:
+    return tuple(catalog.knowledge("credentials")["public_by_design"]["prefixes"])
 
 
 def is_placeholder(value: str) -> bool:
@@ -151,11 +187,38 @@ def is_public_sample(value: str) -> bool:
     return hashlib.sha256(value.strip().encode("utf-8", "surrogatepass")).hexdigest() in samples
 
 
+def weak_password(value: str, defaults: Iterable[str] = (), min_length: int = 10) -> str | None:
+    """Why a password guarding a bot's API or dashboard is guessable ("empty", "a published
+    default", "only 6 characters"), or None when it is not, or cannot be known (a template).
+
+    The opposite question to `is_secret_value`: that one asks whether a value is a real secret
+    worth reporting as leaked, and a placeholder is not; this one asks whether the value would
+    stop whoever found the port, and a placeholder or a documented default is the first thing
+    they try.
+    """
+    v = value.strip()
+    if _TEMPLATE.search(v):
+        return None  # filled in at deployment: unknown here
+    if not v:
+        return "empty"
+    if v.lower() in {d.lower() for d in defaults} or is_placeholder(v) or is_public_sample(v) \
+            or _password_dummies().search(v):
+        return "a published default or placeholder"
+    if len(v) < min_length:
+        return f"only {len(v)} characters"
+    return None
+
+
 _PATH_LIKE = re.compile(
     r"^(~|\.{1,2})?/|\\|\.(pem|key|json|txt|env|ya?ml|cfg|ini|crt|der|p12|pfx)$"
 )
 _IDENTIFIER_LIKE = re.compile(r"^[A-Za-z]+([_\-.: ][A-Za-z]+)*$")
 _TEMPLATE = re.compile(r"\{[^}]*\}|%[sdr]|%\([a-z_]+\)|\$\{")
+# Source code caught between quotes, as minified JavaScript and grammar tables produce them
+# (`"API Secret:"),L=x(()=>…`, `token:"constant.reserved.$0"`): arrows, empty calls, a closing
+# bracket first or before punctuation, and dotted names. Secrets have none of these shapes.
+_CODE_LIKE = re.compile(
+    r"=>|\(\)|\)\s*[,;{]|^[),;:\]}]|^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$")
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _EVM_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
@@ -205,14 +268,15 @@ def wallet_key_format(value: str) -> str | None:
 def is_secret_value(value: str, kind: str) -> bool:
     """Does `value`, bound to a name of credential `kind`, look like a real secret?"""
     v = value.strip()
-    if not v or is_placeholder(v) or is_public_sample(v):
+    if not v or is_placeholder(v) or is_public_sample(v) or v.startswith(_public_prefixes()):
         return False
     if kind == PRIVATE_KEY and wallet_key_format(v):
         return True
     if kind == MNEMONIC:
         return seed_phrase(v) is not None
-    if "://" in v or _PATH_LIKE.search(v) or _TEMPLATE.search(v) or _EVM_ADDRESS.match(v):
-        return False  # URLs, paths, templates, and public wallet addresses
+    if "://" in v or _PATH_LIKE.search(v) or _TEMPLATE.search(v) or _EVM_ADDRESS.match(v) \
+            or _CODE_LIKE.search(v):
+        return False  # URLs, paths, templates, public wallet addresses, and code
     if kind in (PASSWORD, PASSPHRASE):
         if len(v) < 6 or "\n" in v or len(v) > 200 or _password_dummies().search(v):
             return False

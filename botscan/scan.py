@@ -237,7 +237,10 @@ def _analyze_history(task: _HistoryTask) -> list[Finding]:
 
     catalog.use_packs(task.options.packs)
     blob = task.blob
-    wanted = frozenset(r for r in task.enabled if r.startswith("BOT1") and r != "BOT110")
+    # Every credential rule finds history secrets, whichever of them the user selected: BOT104
+    # is what they become (`--select BOT104` must still find them).
+    wanted = frozenset(r for r in catalog.rules() if r.startswith("BOT1")
+                       and r not in ("BOT104", "BOT110"))
     found = scan_text_file(blob.path, blob.data, enabled=wanted,
                            extra_names=task.options.extra_credential_names)[0]
     new = set(blob.new_lines)

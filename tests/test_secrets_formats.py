@@ -382,3 +382,22 @@ def test_text_inside_a_config_value_is_not_read_again() -> None:
     yaml = f"help: |\n  Set api_secret: {K2} in your .env\nother: 1\n"
     assert found("rules.toml", toml) == set()
     assert found("settings.yml", yaml) == set()
+
+
+def test_minified_code_between_quotes_is_not_a_secret() -> None:
+    """jesse's built dashboard (its git history) put labels and grammar tables next to
+    credential words: `"API Secret:"),L=x(()=>…` and `{token:"constant.reserved.$0"}`."""
+    js = ('const B=x(()=>n.value?"API Private Key:":"API Secret:"),L=x(()=>n.value?"Enter"'
+          ':"x");\n'
+          'rules={"@keywords":{token:"keyword.$0"},"@types":{token:"type.reserved.$0"}};\n'
+          'a=i("Passphrase",-1),b=c("x",-1);\n')
+    assert found("static/_nuxt/4OucEjoo.js", js) == set()
+    assert found("static/app.js", f'const config = {{apiSecret: "{K2}"}};\n') == {("BOT101", 1)}
+
+
+def test_keys_public_by_design_are_silent() -> None:
+    """PostHog project keys and Stripe publishable keys are meant to ship in client code."""
+    text = (f'POSTHOG_API_KEY = "phc_{key(36, 43)}"\n'
+            f'STRIPE_API_KEY = "pk_live_{key(37, 24)}"\n'
+            f'BINANCE_API_KEY = "{key(38, 64)}"\n')
+    assert found("settings.txt", text) == {("BOT102", 3)}
