@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from botscan import catalog, pool
+from botscan.analyzers.files import binary_candidate, link_finding, shadowed_source
 from botscan.analyzers.python.engine import Options
 from botscan.analyzers.secrets import IgnoreRules, Tracking, reads, wants_tracking
 from botscan.capabilities import capability_profile
@@ -21,7 +22,7 @@ from botscan.deps import AuditSettings, DependencyResult, analyze_dependencies, 
 from botscan.model import Dependency, Evidence, Finding, Notice, NoticeKind, ScanResult
 from botscan.sources.archive import is_archive, read_archive
 from botscan.sources.history import HistoryBlob, history_blobs, make_credential_prefilter
-from botscan.sources.walker import FileKind, Item, SourceFile, is_excluded, walk
+from botscan.sources.walker import FileKind, Item, OutsideLink, SourceFile, is_excluded, walk
 
 FILE_TIMEOUT_SECONDS = 30.0
 WORKER_MEMORY_BYTES = 4 * 1024**3
@@ -67,32 +68,45 @@ class _Task:
     """Whether git would commit this file (for credential files: BOT110)."""
     data: bytes | None = None
     """The content of a file that exists only in memory (an archive member)."""
+    binary: bool = False
+    """A binary file (the files analyzer: BOT508, and credentials inside bytecode)."""
+    source_present: bool = False
+    """For a binary: whether the Python source it compiles or shadows is in the tree."""
 
-    def read(self) -> bytes:
+    def read(self, limit: int = -1) -> bytes:
         if self.data is not None:
-            return self.data
+            return self.data if limit < 0 else self.data[:limit]
         with open(self.abspath, "rb") as handle:
-            return handle.read()
+            return handle.read(limit)
 
 
 _Outcome = tuple[list[Finding], list[Notice], list[tuple[str, Evidence]]]
 
 
 def _analyze(task: _Task) -> _Outcome:
+    from botscan.analyzers import files
     from botscan.analyzers.python.analyzer import analyze_python
     from botscan.analyzers.secrets import known_service_findings, scan_text_file
     from botscan.sources.decode import decode_python
 
     catalog.use_packs(task.options.packs)
     try:
-        data = task.read()
+        # A binary is read only as far as needed: its header, or the whole of bytecode.
+        data = task.read(files.read_limit(task.path) if task.binary else -1)
     except OSError as exc:
         return [], [Notice(task.path, NoticeKind.UNREADABLE,
                            f"cannot read: {exc.strerror}")], []
+    if task.binary:
+        return files.binary_findings(task.path, data, source_present=task.source_present,
+                                     enabled=task.enabled), [], []
     if not task.python:
         findings, notices = scan_text_file(task.path, data, tracking=task.tracking,
                                            enabled=task.enabled,
                                            extra_names=task.options.extra_credential_names)
+        if files.reads(task.path):
+            deployment, more = files.deployment_findings(task.path, data, task.enabled)
+            findings += deployment
+            notices += more
         return findings, notices, []
     result = analyze_python(task.path, data, task.options, task.enabled)
     # detect-secrets' known services (AWS, GitHub, Stripe…) the Python detectors do not know.
@@ -104,6 +118,8 @@ def _analyze(task: _Task) -> _Outcome:
 def _analyze_as_text(task: _Task) -> _Outcome:
     from botscan.analyzers.python.analyzer import analyze_as_text
 
+    if task.binary:
+        return [], [], []  # there is no text to fall back to
     return analyze_as_text(task.path, task.read(), task.enabled).findings, [], []
 
 
@@ -146,9 +162,16 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
     notices: list[Notice] = []
     files: list[SourceFile] = []
     manifests: list[SourceFile] = []
+    binaries: list[SourceFile] = []
+    seen: set[str] = set()
+    findings: list[Finding] = []
     for item in _sources(paths, options):
-        if isinstance(item, SourceFile) and is_manifest(item.path):
-            manifests.append(item)
+        if isinstance(item, SourceFile):
+            seen.add(item.path)
+            if is_manifest(item.path):
+                manifests.append(item)
+        if isinstance(item, OutsideLink) and "BOT509" in enabled:
+            findings.append(link_finding(item.path, item.target, exists=item.exists))
         if isinstance(item, Notice):
             # A size notice matters only for a file botscan would have read (not a wheel).
             if item.kind is not NoticeKind.TOO_LARGE or _analysable(item.path):
@@ -156,6 +179,8 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
         elif item.kind is FileKind.PYTHON or (
                 item.kind is FileKind.TEXT and reads(item.path)):
             files.append(item)
+        elif item.kind is FileKind.BINARY and binary_candidate(item.path):
+            binaries.append(item)
     ignore = IgnoreRules([Path(p) for p in paths])
     analyzer_options = Options(extra_credential_names=options.credential_names,
                                packs=options.packs)
@@ -163,7 +188,12 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
                    ignore.tracking(f.abspath) if f.kind is FileKind.TEXT and f.data is None
                    and wants_tracking(f.path) else Tracking.UNKNOWN, data=f.data)
              for f in files]
-    findings: list[Finding] = []
+    if enabled & _BINARY_RULES:
+        # Compiled files a `.gitignore` keeps out (a local `__pycache__`) are not committed.
+        tasks += [_Task(f.path, str(f.abspath), analyzer_options, enabled, False, data=f.data,
+                        binary=True, source_present=shadowed_source(f.path) in seen)
+                  for f in binaries
+                  if f.data is not None or ignore.tracking(f.abspath) is not Tracking.IGNORED]
     evidence: list[tuple[str, Evidence]] = []
     failed: dict[int, pool.Failure] = {}
     for index, outcome in pool.run(_analyze, tasks, jobs=options.jobs,
@@ -182,7 +212,7 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
     for index, outcome in pool.run(_analyze_as_text, retry, jobs=options.jobs,
                                    timeout=options.file_timeout,
                                    memory_limit=WORKER_MEMORY_BYTES):
-        if not isinstance(outcome, pool.Failure):
+        if not isinstance(outcome, pool.Failure) and not retry[index].binary:
             findings.extend(outcome[0])
             text_done.add(index)
     for position, index in enumerate(sorted(failed)):
@@ -306,6 +336,10 @@ def _history(root: Path, options: ScanOptions, analyzer_options: Options,
             findings.append(finding)
     return findings, notices
 
+
+_BINARY_RULES = frozenset({"BOT508", "BOT101", "BOT102", "BOT103", "BOT105", "BOT106",
+                           "BOT107", "BOT108"})
+"""A committed binary, and the credentials recovered from bytecode."""
 
 _DEPENDENCY_RULES = frozenset({"BOT601", "BOT602", "BOT603", "BOT604", "BOT605"})
 

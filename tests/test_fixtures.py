@@ -38,7 +38,8 @@ MIN_CLEAN_NEGATIVES = 8
 """A fixture of an honest bot, meant to stay (almost) silent, has fewer labels than
 `MIN_LABELS`; it proves something through the tricky lines it marks `# silent:`, so it needs
 more of them."""
-SKIP_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".botscan_cache"}
+# `__pycache__` is read: fixtures/backdoor_pyc labels committed bytecode there.
+SKIP_DIRS = {".pytest_cache", ".mypy_cache", ".ruff_cache", ".botscan_cache"}
 
 EXPECT_RE = re.compile(r"#\s*expect:\s*(?P<ids>[^#]*)")
 SILENT_RE = re.compile(r"#\s*silent:\s*(?P<reason>.*)$")

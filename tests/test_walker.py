@@ -116,7 +116,11 @@ def test_default_excludes_prune_tool_and_environment_directories(tmp_path: Path)
         ".botscan_cache/x",
     ]:
         write(tmp_path, rel)
-    assert set(files(scan(tmp_path))) == {"src/bot.py", "config/env/settings.py"}
+    found = files(scan(tmp_path))
+    # `__pycache__` is walked: a committed `.pyc` is a finding (BOT508), never read as text.
+    assert set(found) == {"src/bot.py", "config/env/settings.py",
+                          "src/__pycache__/bot.cpython-311.pyc"}
+    assert found["src/__pycache__/bot.cpython-311.pyc"].kind is FileKind.BINARY
 
 
 def test_default_excludes_apply_to_directories_only(tmp_path: Path) -> None:

@@ -60,6 +60,17 @@ class SourceFile:
         return self.abspath.read_bytes()
 
 
+@dataclass(frozen=True)
+class OutsideLink(Notice):
+    """A symbolic link that leads out of the scan root: never followed, and a finding of its
+    own (BOT509) besides this notice. A dangling link counts by where it would lead: the
+    `~/.ssh/id_ed25519` it names is absent here but not on the machine the bot runs on."""
+
+    target: str = ""
+    """The absolute path the link resolves to (as far as it resolves, for a dangling one)."""
+    exists: bool = True
+
+
 DEFAULT_EXCLUDED_DIRS: frozenset[str] = frozenset(
     {
         ".git",
@@ -68,7 +79,6 @@ DEFAULT_EXCLUDED_DIRS: frozenset[str] = frozenset(
         ".venv",
         "venv",
         "node_modules",
-        "__pycache__",
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
@@ -82,7 +92,9 @@ DEFAULT_EXCLUDED_DIRS: frozenset[str] = frozenset(
     }
 )
 """Directory names pruned at any depth. Any directory holding `pyvenv.cfg` (a virtualenv, such
-as `env/`) and any `*.egg-info` directory are pruned too."""
+as `env/`) and any `*.egg-info` directory are pruned too. `__pycache__` is walked: a committed
+`.pyc` there can be the only copy of a deleted key file (BOT508; the scan drops the ones a
+`.gitignore` covers)."""
 
 PYTHON_SUFFIXES: frozenset[str] = frozenset({".py", ".pyw", ".pyi"})
 
@@ -365,7 +377,8 @@ class _Walker:
             real = os.path.realpath(lexical, strict=True)
         except OSError as err:
             if os.path.islink(lexical):
-                yield self._broken_link(display, lexical, err)
+                yield self._broken_link(display, lexical, err,
+                                        os.path.realpath(os.path.dirname(lexical)))
             else:
                 yield self._unreadable(display, err)
             return
@@ -460,7 +473,7 @@ class _Walker:
         try:
             real = os.path.realpath(link, strict=True)
         except OSError as err:
-            yield self._broken_link(rel, link, err)
+            yield self._broken_link(rel, link, err, root)
             return
         if not _within(real, root):
             yield self._outside(rel, real)
@@ -484,7 +497,7 @@ class _Walker:
             yield self._special(rel, st.st_mode)
 
     @staticmethod
-    def _broken_link(rel: str, link: str, err: OSError) -> Notice:
+    def _broken_link(rel: str, link: str, err: OSError, root: str) -> Notice:
         try:
             target = os.readlink(link)
         except OSError:
@@ -495,29 +508,34 @@ class _Walker:
             why = "does not exist"
         else:
             why = f"cannot be resolved ({err.strerror or err})"
-        return Notice(
-            rel,
-            NoticeKind.SYMLINK,
-            f"symbolic link to {target!r} not followed: the target {why}",
-        )
+        message = f"symbolic link to {target!r} not followed: the target {why}"
+        if err.errno != errno.ELOOP:
+            lexical = os.path.realpath(link)  # as far as it resolves: nothing is read
+            if not _within(lexical, root):
+                return OutsideLink(rel, NoticeKind.SYMLINK, message, lexical, exists=False)
+        return Notice(rel, NoticeKind.SYMLINK, message)
 
     @staticmethod
     def _outside(rel: str, real: str) -> Notice:
-        return Notice(
+        return OutsideLink(
             rel,
             NoticeKind.SYMLINK,
             f"symbolic link resolves to {real!r}, outside the scanned root; not"
             " followed (scan that path directly if you mean to)",
+            real,
         )
 
     # -- files -----------------------------------------------------------------------------
 
     def _file(self, path: str, rel: str, st: os.stat_result) -> Iterator[Item]:
-        """Classify one regular file; `path` is its real path, `st` what listing it found."""
-        if st.st_size > self.max_file_bytes:
+        """Classify one regular file; `path` is its real path, `st` what listing it found.
+        A file named like a binary is never read here, so the size cap does not apply to it
+        (a committed 50 MB `.so` is still a committed binary)."""
+        suffix = os.path.splitext(os.path.basename(rel))[1].lower()
+        capped = suffix not in BINARY_SUFFIXES
+        if capped and st.st_size > self.max_file_bytes:
             yield self._too_large(rel, st.st_size)
             return
-        suffix = os.path.splitext(os.path.basename(rel))[1].lower()
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except OSError as err:
@@ -529,10 +547,10 @@ class _Walker:
             if not stat.S_ISREG(fst.st_mode):
                 yield self._special(rel, fst.st_mode)
                 return
-            if fst.st_size > self.max_file_bytes:
+            if capped and fst.st_size > self.max_file_bytes:
                 yield self._too_large(rel, fst.st_size)
                 return
-            head = b"" if suffix in BINARY_SUFFIXES else os.read(fd, SNIFF_BYTES)
+            head = os.read(fd, SNIFF_BYTES) if capped else b""
         except OSError as err:
             yield self._unreadable(rel, err)
             return

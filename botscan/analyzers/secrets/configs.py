@@ -106,8 +106,10 @@ class _Frame:
     pending: str = ""
 
 
-def json_strings(tm: TextMap) -> Iterator[tuple[tuple[str, ...], str, int]]:
+def json_strings(tm: TextMap, *, bare: bool = False,
+                 ) -> Iterator[tuple[tuple[str, ...], str, int]]:
     """Every string value of a JSON document: (key path, decoded value, offset of its quote).
+    With `bare`, also the unquoted values (`true`, `8080`, `null`), as written.
 
     Array indexes are not part of the path: `producers[0].ws_token` is `producers.ws_token`.
     """
@@ -141,9 +143,9 @@ def json_strings(tm: TextMap) -> Iterator[tuple[tuple[str, ...], str, int]]:
             continue
         if top.is_object and top.state == "key":
             top.pending, top.state = (_unquote(token) if kind == "string" else token), "colon"
-        elif kind == "string" and (top.state == "value" or not top.is_object):
+        elif (kind == "string" or bare) and (top.state == "value" or not top.is_object):
             name = (top.pending,) if top.is_object else ()
-            yield (*keys, *name), _unquote(token), match.start()
+            yield (*keys, *name), _unquote(token) if kind == "string" else token, match.start()
             top.state = "after"
         elif top.is_object:
             top.state = "after"

@@ -48,7 +48,7 @@ def _suffix(name: str) -> str:
     return PurePosixPath(name).suffix
 
 
-def _is_example(path: str) -> bool:
+def is_example(path: str) -> bool:
     """`config.example.json`, `.env.sample`, `settings.template.yml`: a documented shape."""
     name = PurePosixPath(path).name.lower()
     parts = set(name.replace("-", ".").replace("_", ".").split("."))
@@ -94,7 +94,7 @@ def text_kind(path: str) -> TextKind | None:
     name = PurePosixPath(path).name.lower()
     if _suffix(name) in BINARY_SUFFIXES:
         return None
-    example = _is_example(path)
+    example = is_example(path)
     test = is_test_path(path)
     return TextKind(
         format=_format(name),
