@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from botscan import catalog, pool
 from botscan.analyzers.files import binary_candidate, link_finding, shadowed_source
-from botscan.analyzers.python.engine import Options
+from botscan.analyzers.python.options import Options
 from botscan.analyzers.secrets import IgnoreRules, Tracking, reads, wants_tracking
 from botscan.capabilities import capability_profile
 from botscan.deps import AuditSettings, DependencyResult, analyze_dependencies, is_manifest

@@ -21,13 +21,15 @@ from botscan.analyzers.python.detect_transport import TransportDetector
 from botscan.analyzers.python.engine import (
     Detector,
     FileContext,
-    Options,
     Pathological,
     parse,
     run_detectors,
 )
+from botscan.analyzers.python.options import Options
+from botscan.analyzers.python.prefilter import runnable
 from botscan.model import Evidence, Finding, Notice, NoticeKind
-from botscan.sources.decode import decode_python
+from botscan.sources.decode import DecodedSource, decode_python
+from botscan.testcode import is_test_path
 
 DETECTORS: tuple[type[Detector], ...] = (
     CredentialDetector, TransportDetector, ExposureDetector, DebugSwitchDetector, FundsDetector,
@@ -47,7 +49,14 @@ class FileResult:
 
 
 def analyze_python(path: str, data: bytes, options: Options,
-                   enabled: frozenset[str] | None = None) -> FileResult:
+                   enabled: frozenset[str] | None = None, *,
+                   prefiltered: bool = True) -> FileResult:
+    """Findings, notices and capability evidence of one Python file.
+
+    Only the detectors whose triggers the file holds are run, and a file none of them could
+    fire on is not parsed (`prefilter.py`); `prefiltered=False` runs them all, for the test that
+    shows the two agree.
+    """
     result = FileResult()
     decoded = decode_python(data)
     if decoded.had_errors:
@@ -56,13 +65,20 @@ def analyze_python(path: str, data: bytes, options: Options,
                                      f"invalid bytes): read as {decoded.encoding} with "
                                      "replacement characters"))
     text = decoded.text
-    detectors = [d() for d in DETECTORS if enabled is None or d.rules & enabled]
+    in_tests = is_test_path(path)
+    chosen = [d for d in DETECTORS if (enabled is None or d.rules & enabled)
+              and (d.runs_on_tests or not in_tests)]
+    if prefiltered:
+        chosen = runnable(chosen, _as_utf8(data, decoded), options)
+    detectors = [d() for d in chosen]
     hits: list[Hit]
     if len(data) > PARSE_CAP_BYTES:
         result.notices.append(Notice(path, NoticeKind.TOO_LARGE,
                                      f"{len(data):,} bytes is over the {PARSE_CAP_BYTES:,}-byte "
                                      "parse limit: scanned as text for credentials only"))
         hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
+    elif not detectors:
+        hits = []  # nothing could fire here: not even worth parsing
     else:
         try:
             hits = _parsed_hits(path, text, options, detectors, result)
@@ -80,6 +96,14 @@ def analyze_python(path: str, data: bytes, options: Options,
         hits = [h for h in hits if h.rule_id in enabled]
     result.findings = finalize(path, text, hits)
     return result
+
+
+def _as_utf8(data: bytes, decoded: DecodedSource) -> bytes:
+    """The source as the parser will read it, in UTF-8: its bytes, unless a declared encoding
+    (or bytes that are not UTF-8) make the text something else."""
+    if decoded.encoding == "utf-8" and not decoded.had_errors:
+        return data
+    return decoded.text.encode("utf-8", "surrogatepass")
 
 
 def analyze_as_text(path: str, data: bytes, enabled: frozenset[str] | None = None) -> FileResult:

@@ -190,3 +190,30 @@ def is_message_keyword(keyword: str) -> bool:
 
 def hosts() -> dict[str, Any]:
     return dict(_transport()["hosts"])
+
+
+# --- what the prefilter needs spelled (see prefilter.py) -----------------------------------
+
+def credential_call_patterns() -> list[str]:
+    """The calls that take credentials whatever names hold them: client constructors and
+    wallet key loaders."""
+    table = catalog.knowledge("clients")
+    return [p for entry in (*table["client"], *table["key_loader"]) for p in entry["patterns"]]
+
+
+def key_loader_patterns() -> list[str]:
+    return [p for entry in catalog.knowledge("clients")["key_loader"] for p in entry["patterns"]]
+
+
+def http_patterns() -> list[str]:
+    return list(_transport()["http"]["patterns"])
+
+
+def tls_switch_names() -> set[str]:
+    """Every keyword, dict key and attribute that can switch TLS verification off."""
+    table = _transport()
+    names = {entry["keyword"] for entry in table["tls_keyword"]}
+    names |= set(table["tls_option_dicts"]["keys"])
+    for section in ("cert_reqs", "hostname_check", "exchange_verify"):
+        names |= {n for values in table[section].values() for n in values}
+    return names

@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from botscan import credentials as cred
-from botscan.analyzers.python import concepts
+from botscan.analyzers.python import concepts, prefilter
 from botscan.analyzers.python.engine import (
     AssignEvent,
     Detector,
@@ -54,6 +54,8 @@ def _int_list(node: cst.BaseExpression) -> list[int] | None:
 
 class CredentialDetector(Detector):
     rules = frozenset({"BOT101", "BOT102", "BOT103", "BOT105", "BOT106", "BOT107", "BOT108"})
+    triggers = (prefilter.CREDENTIAL_NAMES, prefilter.SECRET_FORMATS,
+                prefilter.calls_to("credential-taking calls", concepts.credential_call_patterns))
 
     def string_wanted(self, raw: str) -> bool:
         # Self-identifying formats only; named credentials come through assignments etc.

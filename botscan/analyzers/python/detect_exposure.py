@@ -15,7 +15,7 @@ from typing import Any
 import libcst as cst
 
 from botscan import catalog, credentials
-from botscan.analyzers.python import concepts
+from botscan.analyzers.python import concepts, prefilter
 from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
 from botscan.analyzers.python.symbols import Scope, call_text, dotted_name, literal_value
 from botscan.analyzers.python.taint import FromParam, Source, TaintAnalysis
@@ -51,6 +51,10 @@ _VERBS = {
 
 class ExposureDetector(Detector):
     rules = frozenset({"BOT201", "BOT202", "BOT203", "BOT204"})
+    # Nothing is reported without a taint source: a credential name, the environment, a wallet.
+    triggers = (prefilter.STRONG_CREDENTIAL_NAMES,
+                prefilter.calls_to("the environment and wallet keys",
+                                   lambda: ["os.environ", *concepts.key_loader_patterns()]))
     runs_on_tests = False  # tests log their own dummy keys
 
     def __init__(self) -> None:
@@ -247,6 +251,8 @@ def _repr_sink(node: cst.CSTNode, scope: Scope) -> Sink | None:
 
 class DebugSwitchDetector(Detector):
     rules = frozenset({"BOT205"})
+    triggers = (prefilter.calls_to("clients with request logging", lambda: [
+        p for switch in _sinks()["debug_switch"] for p in switch["patterns"]]),)
     runs_on_tests = False
 
     def on_call(self, ev: Event, ctx: FileContext) -> None:

@@ -18,8 +18,9 @@ from typing import Any
 import libcst as cst
 
 from botscan import catalog, credentials
-from botscan.analyzers.python import concepts
+from botscan.analyzers.python import concepts, prefilter
 from botscan.analyzers.python.engine import Detector, Event, FileContext
+from botscan.analyzers.python.options import Options
 from botscan.analyzers.python.symbols import (
     Assigned,
     Scope,
@@ -94,8 +95,22 @@ def rule_for(operation: Operation) -> str | None:
     return "BOT302"
 
 
+def _call_names(options: Options) -> list[str]:
+    """The method names a fund, trade or read call is matched by, and the raw-request methods
+    whose path argument can name a withdrawal (`_path_operation`)."""
+    table = _table()
+    names = [n for entry in table.get("method", []) for n in entry["names"]]
+    names += [m for entry in table.get("string_arg", []) for m in entry["methods"]]
+    return [*names, "request", "fetch", "fetch2"]
+
+
 class FundsDetector(Detector):
     rules = frozenset({"BOT301", "BOT302", "BOT303", "BOT304", "BOT305"})
+    # Capability evidence (reads, trades) comes from the same matches as the findings.
+    triggers = (prefilter.TriggerSet("fund, trade and read methods", identifiers=_call_names),
+                prefilter.calls_to("fund functions and HTTP clients", lambda: [
+                    *(p for entry in _table().get("function", []) for p in entry["patterns"]),
+                    *concepts.http_patterns()]))
     runs_on_tests = False  # tests withdraw from mocks and testnets
 
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import libcst as cst
 
-from botscan.analyzers.python import concepts
+from botscan.analyzers.python import concepts, prefilter
 from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
 from botscan.analyzers.python.symbols import StringParts, dotted_name, literal_value
 
@@ -138,6 +138,9 @@ class TransportDetector(Detector):
     # Test code talks to mock servers and fixtures, and never runs in production.
     runs_on_tests = False
     names_wanted = frozenset({"CERT_NONE", "_create_unverified_context"})
+    triggers = (b"http://", b"ws://", b"cert_none", b"_create_unverified_context",
+                prefilter.TriggerSet("TLS switches",
+                                     identifiers=lambda options: concepts.tls_switch_names()))
 
     def string_wanted(self, raw: str) -> bool:
         lowered = raw.lower()

@@ -16,11 +16,13 @@ import functools
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from botscan.analyzers.python.options import Options
+from botscan.analyzers.python.prefilter import ALWAYS, Trigger
 from botscan.analyzers.python.symbols import (
     Assigned,
     Defined,
@@ -70,15 +72,6 @@ class Report:
     """For each `@lineN@`, the nodes it may name: the earliest of them is shown."""
 
 
-@dataclass(frozen=True)
-class Options:
-    """What a detector may need from the configuration (picklable, for worker processes)."""
-
-    extra_credential_names: tuple[tuple[str, str], ...] = ()
-    packs: tuple[tuple[str, str], ...] = ()
-    """Knowledge packs in force, (name, TOML text), so workers that do not fork see them."""
-
-
 class FileContext:
     """What detectors see: the resolver, the file's options and the report sink."""
 
@@ -114,11 +107,14 @@ class FileContext:
 class Detector:
     """Base class: a detector overrides the hooks it needs and declares its rules.
 
+    `triggers` decide, before parsing, whether the detector could fire on a file at all (see
+    `prefilter.py` for what a trigger means); the default, `ALWAYS`, runs it on every file.
     `string_wanted` and `names_wanted` keep the traversal cheap: only strings and names that a
     detector could fire on are recorded as events.
     """
 
     rules: frozenset[str] = frozenset()
+    triggers: ClassVar[tuple[Trigger, ...]] = ALWAYS
     names_wanted: frozenset[str] = frozenset()
     runs_on_tests = True
     """False for detectors whose findings mean nothing in test code (see botscan.testcode)."""
@@ -383,8 +379,9 @@ def check_pathological(text: str) -> None:
         message = str(exc.msg) if exc.msg else ""
         if "too many nested" in message or "too complex" in message:
             raise Pathological(message) from None
-    except (RecursionError, MemoryError) as exc:
+    except RecursionError as exc:
         raise Pathological(type(exc).__name__) from None
+    # A MemoryError is left to the worker pool: it is the per-file memory cap, reported as such.
     except ValueError:  # null bytes: not Python source
         raise Pathological("source contains null bytes") from None
     finally:
