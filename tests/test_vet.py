@@ -32,6 +32,8 @@ EXPECTED = {
     "binance_bot": REVIEW,
     "rest_bot": REVIEW,
     "wallet_bot": REVIEW,              # signs on-chain with a committed private key
+    "docker_bot": REVIEW,              # API on 0.0.0.0 with sample credentials, secrets in images
+    "backdoor_pyc": REVIEW,            # the bytecode of a deleted key file, committed binaries
     # malicious or backdoored bots
     "signals_bot": DANGEROUS,          # withdrawals to the author's address
     "deps_bot": DANGEROUS,             # a known-malicious package in requirements

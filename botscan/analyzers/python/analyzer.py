@@ -18,6 +18,7 @@ from botscan.analyzers.python.detect_credentials import CredentialDetector
 from botscan.analyzers.python.detect_exposure import DebugSwitchDetector, ExposureDetector
 from botscan.analyzers.python.detect_funds import FundsDetector
 from botscan.analyzers.python.detect_transport import TransportDetector
+from botscan.analyzers.python.detect_web import WebDetector
 from botscan.analyzers.python.engine import (
     Detector,
     FileContext,
@@ -33,8 +34,10 @@ from botscan.testcode import is_test_path
 
 DETECTORS: tuple[type[Detector], ...] = (
     CredentialDetector, TransportDetector, ExposureDetector, DebugSwitchDetector, FundsDetector,
+    WebDetector,
 )
-"""Detector classes; each file gets fresh instances, so detectors may keep per-file state."""
+"""Detector classes, in the order they run (a detector comes after those it `needs`); each
+file gets fresh instances, so detectors may keep per-file state."""
 _TEXT_NOTE = " (found by text scan)"
 PARSE_CAP_BYTES = 1_000_000
 """libcst needs ~500 bytes of memory per byte of source: larger files are scanned as text."""
@@ -68,6 +71,8 @@ def analyze_python(path: str, data: bytes, options: Options,
     in_tests = is_test_path(path)
     chosen = [d for d in DETECTORS if (enabled is None or d.rules & enabled)
               and (d.runs_on_tests or not in_tests)]
+    needed = {n for d in chosen for n in d.needs}
+    chosen = [d for d in DETECTORS if d in chosen or d in needed]
     if prefiltered:
         chosen = runnable(chosen, _as_utf8(data, decoded), options)
     detectors = [d() for d in chosen]

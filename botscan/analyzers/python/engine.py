@@ -115,6 +115,9 @@ class Detector:
 
     rules: frozenset[str] = frozenset()
     triggers: ClassVar[tuple[Trigger, ...]] = ALWAYS
+    needs: ClassVar[tuple[type[Detector], ...]] = ()
+    """Detectors whose results this one reads (the capability evidence they record): they run
+    before it, whether or not their own rules are selected."""
     names_wanted: frozenset[str] = frozenset()
     runs_on_tests = True
     """False for detectors whose findings mean nothing in test code (see botscan.testcode)."""

@@ -387,3 +387,21 @@ def literal_value(node: cst.SimpleString) -> str | None:
     if isinstance(value, bytes):
         return value.decode("latin-1")
     return value
+
+
+def argument(call: cst.Call, position: int | None, keyword: str | None,
+             ) -> cst.BaseExpression | None:
+    """The expression a call passes for a parameter, by keyword or by position (`None` for a
+    keyword-only parameter); None when it is not passed, or hidden in `*args`/`**kwargs`."""
+    for arg in call.args:
+        if keyword is not None and arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    if position is None:
+        return None
+    positional = []
+    for arg in call.args:
+        if arg.star:
+            break  # positions after `*args` are unknown
+        if arg.keyword is None:
+            positional.append(arg.value)
+    return positional[position] if position < len(positional) else None
