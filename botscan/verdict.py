@@ -72,11 +72,20 @@ def judge(result: ScanResult, rules: dict[str, Rule]) -> Verdict:
 
 
 def _level_function(rules: dict[str, Rule]) -> Callable[[Finding], str]:
+    """The level a finding calls for: its rule's `verdict` in the catalog (high and critical
+    rules without one call for a review), raised, never lowered, by a detector that saw more
+    in this case (`evidence["verdict"]`: a committed `.so` that Python imports in place of the
+    `.py` a reviewer reads is worse than a committed binary in general)."""
     def level(finding: Finding) -> str:
         rule = rules.get(finding.rule_id)
         if rule is not None and rule.verdict:
-            return rule.verdict
-        return REVIEW if finding.severity >= Severity.HIGH else CLEAR
+            base = rule.verdict
+        else:
+            base = REVIEW if finding.severity >= Severity.HIGH else CLEAR
+        raised = finding.evidence.get("verdict")
+        if raised in LEVELS and LEVELS.index(str(raised)) > LEVELS.index(base):
+            return str(raised)
+        return base
 
     return level
 

@@ -33,10 +33,11 @@ EXPECTED = {
     "rest_bot": REVIEW,
     "wallet_bot": REVIEW,              # signs on-chain with a committed private key
     "docker_bot": REVIEW,              # API on 0.0.0.0 with sample credentials, secrets in images
-    "backdoor_pyc": REVIEW,            # the bytecode of a deleted key file, committed binaries
     # malicious or backdoored bots
     "signals_bot": DANGEROUS,          # withdrawals to the author's address
     "deps_bot": DANGEROUS,             # a known-malicious package in requirements
+    "backdoor_pyc": DANGEROUS,         # sourceless bytecode and a .so that Python imports in
+                                       # place of the reviewed .py; a deleted key file's .pyc
 }
 
 
@@ -192,3 +193,20 @@ def test_the_verdict_counts_what_could_not_be_read(tmp_path: Path) -> None:
     verdict = judge(result, catalog.rules())
     unread = next(p for p in verdict.parts if p.name == "not fully analysed")
     assert unread.points > 0 and unread.reasons == ("not-parsed",)
+
+
+def test_a_detector_can_raise_a_findings_level_but_never_lower_it() -> None:
+    from botscan.model import Confidence, Finding, Location, ScanResult, Severity
+
+    def finding(rule_id: str, **evidence: object) -> Finding:
+        return Finding(rule_id, Severity.MEDIUM, Confidence.HIGH, "m", Location("a.py", 1),
+                       evidence=dict(evidence))
+
+    def level(*findings: Finding) -> str:
+        result = ScanResult(list(findings), [], 1, 0.0, ["."])
+        return judge(result, catalog.rules()).level
+
+    assert level(finding("BOT508")) == REVIEW
+    assert level(finding("BOT508", verdict=DANGEROUS)) == DANGEROUS
+    assert level(finding("BOT305", verdict=CLEAR)) == DANGEROUS
+    assert level(finding("BOT508", verdict="whatever")) == REVIEW

@@ -113,6 +113,7 @@ def _bytecode_hit(path: str, data: bytes, source_present: bool) -> Hit:
                    "comparing it with the source, so what runs is not the code you can read. "
                    "Delete it.")
         confidence = Confidence.HIGH
+        evidence["verdict"] = "dangerous"  # it runs instead of the source a reviewer reads
     elif source_present:
         message = (f"Bytecode of `{source}` is committed beside its source: Python recompiles "
                    "when they differ, but nobody can check that they match, and it may still "
@@ -128,18 +129,20 @@ def _bytecode_hit(path: str, data: bytes, source_present: bool) -> Hit:
         message = (f"Bytecode with no source beside it: `import {module}` runs this file "
                    f"directly, and nobody can review what it does. Delete it.")
         confidence = Confidence.HIGH
+        evidence["verdict"] = "dangerous"  # code that runs and that nobody can read
     return Hit("BOT508", 1, 1, message, evidence=evidence, confidence=confidence)
 
 
 def _compiled_hit(path: str, described: str, source_present: bool) -> Hit:
     message = f"Committed compiled code ({described}): nobody can review what it does."
     shadowed = shadowed_source(path)
+    evidence: dict[str, object] = {"format": described, "source": shadowed,
+                                   "source_present": source_present}
     if shadowed is not None and source_present:
         message += f" Python imports it instead of `{shadowed}` beside it."
+        evidence["verdict"] = "dangerous"  # the reviewed source is not what runs
     message += " Build it from source, or fetch it from an official release checked by hash."
-    return Hit("BOT508", 1, 1, message,
-               evidence={"format": described, "source": shadowed,
-                         "source_present": source_present})
+    return Hit("BOT508", 1, 1, message, evidence=evidence)
 
 
 def _credentials(path: str, data: bytes) -> list[Finding]:
