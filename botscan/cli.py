@@ -129,6 +129,24 @@ def _scan_inputs(func: F) -> F:
     ]
     for option in reversed(options):
         func = option(func)
+    return _resource_inputs(func)
+
+
+def _resource_inputs(func: F) -> F:
+    """Where results are cached and how much memory one file may take: every command that
+    scans (`scan`, `baseline create`, `vet`) has them."""
+    options = [
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Keep results and vulnerability look-ups here [default: "
+                          "$BOTSCAN_CACHE_DIR, else the user cache directory]."),
+        click.option("--no-cache", is_flag=True,
+                     help="Read and write no cache: analyse every file, look every pin up."),
+        click.option("--max-file-memory", metavar="SIZE",
+                     help="Memory the analysis of one file may use, e.g. 2G or 512M "
+                          "[default: 4G]; a file that needs more is scanned as text."),
+    ]
+    for option in reversed(options):
+        func = option(func)
     return func
 
 
@@ -137,14 +155,18 @@ def _run_scan(inputs: dict[str, Any], *, everything: bool = False) -> tuple[Any,
 
     `everything` (botscan vet) leaves out the configuration's rule selection and default
     excludes: a downloaded bot is judged by every rule, in every folder."""
-    from botscan import catalog
+    from botscan import cache_dir, catalog
     from botscan import config as config_module
     from botscan.deps import AuditSettings
     from botscan.pool import default_jobs
-    from botscan.scan import ScanOptions
+    from botscan.scan import WORKER_MEMORY_BYTES, ScanOptions
     from botscan.scan import scan as run_scan
 
     settings = config_module.load(inputs["config_path"])
+    cache = None if inputs["no_cache"] else cache_dir.root(inputs["cache_dir"])
+    memory = settings.max_file_memory or WORKER_MEMORY_BYTES
+    if inputs["max_file_memory"] is not None:
+        memory = config_module.parse_size(inputs["max_file_memory"], "--max-file-memory")
     chosen_select = _split(inputs["select"]) or ([] if everything else settings.select)
     chosen_ignore = _split(inputs["ignore"]) + ([] if everything else settings.ignore)
     catalog.expand_selectors(chosen_select + chosen_ignore)  # unknown ids: exit 2
@@ -159,7 +181,9 @@ def _run_scan(inputs: dict[str, Any], *, everything: bool = False) -> tuple[Any,
         jobs=inputs["jobs"] or settings.jobs or default_jobs(),
         dependencies=not inputs["no_deps"],
         audit=_audit_settings(AuditSettings, inputs["offline"], inputs["vuln_service"],
-                              inputs["osv_url"]),
+                              inputs["osv_url"], cache),
+        cache_dir=cache,
+        memory_limit=memory,
     )
     targets = list(inputs["paths"]) or [Path(".")]
     for target in targets:
@@ -277,6 +301,7 @@ _VCS_DIRS = (".git/", ".hg/", ".svn/")
 @click.option("--no-history", is_flag=True, help="Skip the git history.")
 @click.option("--pack", "packs", multiple=True, metavar="FILE",
               help="Knowledge pack (TOML) extending the catalog; repeatable.")
+@_resource_inputs
 @_errors_are_one_line
 def vet(path: Path, output: Path, no_html: bool, fmt: str, also_json: Path | None,
         also_sarif: Path | None, fail_on: str, no_history: bool, **inputs: Any) -> None:
@@ -336,13 +361,13 @@ def baseline_create(output: Path, **inputs: Any) -> None:
     click.echo(f"botscan: wrote {len(result.active)} findings to {output}", err=True)
 
 
-def _audit_settings(factory: Any, offline: bool, service: str, osv_url: str | None) -> Any:
-    """The audit settings, with look-ups cached in the user's cache directory (never in the
+def _audit_settings(factory: Any, offline: bool, service: str, osv_url: str | None,
+                    cache: Path | None) -> Any:
+    """The audit settings, with look-ups cached in botscan's cache directory (never in the
     scanned tree, where a hostile repository could plant a clean verdict)."""
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     try:
         return factory(offline=offline, service=service, osv_url=osv_url,
-                       cache_dir=cache_home / "botscan" / "deps")
+                       cache_dir=cache / "deps" if cache is not None else None)
     except ValueError as exc:
         _fail(str(exc))
 

@@ -8,6 +8,7 @@ security tool's config silently weakens it.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +39,14 @@ class Config:
     jobs: int | None = None
     packs: list[str] = field(default_factory=list)
     """Knowledge packs (TOML), relative to the configuration file's directory."""
+    max_file_memory: int | None = None
+    """Bytes of memory the analysis of one file may use (`--max-file-memory`)."""
     source: str = "defaults"
 
 
 _LIST_KEYS = ("exclude", "select", "ignore", "packs")
 _KNOWN = {"exclude", "use-default-excludes", "select", "ignore", "fail-on", "credential-names",
-          "jobs", "packs"}
+          "jobs", "packs", "max-file-memory"}
 _FAIL_ON = ("critical", "high", "medium", "low", "never")
 
 
@@ -83,6 +86,9 @@ def _parse(table: dict[str, Any], source: str) -> Config:
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"{source}: 'jobs' must be a whole number of at least 1")
     config.jobs = jobs
+    memory = normalized.get("max-file-memory")
+    if memory is not None:
+        config.max_file_memory = parse_size(memory, f"{source}: 'max-file-memory'")
     try:
         catalog.expand_selectors(config.select + config.ignore)
     except catalog.CatalogError as exc:
@@ -141,6 +147,23 @@ def read_packs(paths: list[str]) -> tuple[tuple[str, str], ...]:
     except catalog.CatalogError as exc:
         raise ConfigError(str(exc)) from None
     return tuple(packs)
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+MIN_FILE_MEMORY = 256 * 1024**2
+"""Below this a worker cannot even run: it starts as a copy of the scanning process."""
+
+
+def parse_size(value: object, what: str) -> int:
+    """`4G`, `512M`, `1.5GiB` (binary units) or a number of bytes; raises ConfigError."""
+    match = _SIZE.fullmatch(str(value).strip()) if isinstance(value, (str, int)) else None
+    if match is None or isinstance(value, bool):
+        raise ConfigError(f"{what} must be a size such as 2G or 512M, not {value!r}")
+    size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if size < MIN_FILE_MEMORY:
+        raise ConfigError(f"{what} must be at least 256M (got {value!r})")
+    return size
 
 
 def fail_threshold(fail_on: str) -> Severity | None:

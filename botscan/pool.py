@@ -14,6 +14,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import threading
 import time
@@ -31,8 +32,12 @@ _RECURSION_LIMIT = 8000
 
 @dataclass(frozen=True)
 class Failure:
-    reason: str  # "timeout", "crash" or "error"
+    reason: str  # "timeout", "memory", "crash" or "error"
     detail: str
+
+    @property
+    def out_of_memory(self) -> bool:
+        return self.reason == "memory"
 
 
 def _limit_memory(limit: int | None) -> None:
@@ -58,7 +63,7 @@ def _serve(conn: Any, func: Callable[[Any], Any]) -> None:
         try:
             result: Any = func(task)
         except MemoryError:
-            result = Failure("error", "ran out of memory")
+            result = Failure("memory", "ran out of memory")
         except Exception as exc:  # an analyzer bug must cost one file, not the scan
             result = Failure("error", f"{type(exc).__name__}: {str(exc)[:200]}")
         conn.send((index, result))
@@ -82,6 +87,7 @@ class _Worker(Generic[T]):
         child.close()
         self.task: int | None = None
         self.deadline = 0.0
+        self.memory_limit = memory_limit
 
     def stop(self, kill: bool = False) -> None:
         if kill and self.process.is_alive():
@@ -154,23 +160,32 @@ def _collect(worker: _Worker[Any]) -> tuple[int, Any] | None:
         try:
             index, result = worker.conn.recv()
         except (EOFError, OSError):
-            return task, Failure("crash", _exit_detail(worker))
+            return task, _crash(worker)
         worker.task = None
         return index, result
     if not worker.process.is_alive():
-        return task, Failure("crash", _exit_detail(worker))
+        return task, _crash(worker)
     if time.monotonic() > worker.deadline:
         return task, Failure("timeout", "took longer than the per-file time limit")
     return None
 
 
-def _exit_detail(worker: _Worker[Any]) -> str:
+def _crash(worker: _Worker[Any]) -> Failure:
     worker.process.join(timeout=1)
     code = worker.process.exitcode
+    if code == -signal.SIGABRT and worker.memory_limit is not None:
+        # Native code (libcst's Rust parser) aborts when an allocation fails; under the
+        # address-space cap, that is the cap.
+        return Failure("memory", "an allocation failed in native code (SIGABRT)")
     if code is not None and code < 0:
-        return f"the analyzer process was killed by signal {-code}"
-    return f"the analyzer process exited with code {code}"
+        return Failure("crash", f"the analyzer process was killed by signal {-code}")
+    return Failure("crash", f"the analyzer process exited with code {code}")
 
 
 def default_jobs() -> int:
-    return os.cpu_count() or 1
+    """Every core this process may run on: a container or `taskset` may allow fewer than the
+    machine has, and `os.cpu_count()` counts the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not on macOS or Windows
+        return os.cpu_count() or 1

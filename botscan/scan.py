@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from botscan import catalog, pool
+from botscan import cache_dir, catalog, pool
 from botscan.analyzers.files import binary_candidate, link_finding, shadowed_source
 from botscan.analyzers.python.options import Options
 from botscan.analyzers.secrets import IgnoreRules, Tracking, reads, wants_tracking
 from botscan.capabilities import capability_profile
 from botscan.deps import AuditSettings, DependencyResult, analyze_dependencies, is_manifest
 from botscan.model import Dependency, Evidence, Finding, Notice, NoticeKind, ScanResult
+from botscan.result_cache import ResultCache
 from botscan.sources.archive import is_archive, read_archive
 from botscan.sources.history import HistoryBlob, history_blobs, make_credential_prefilter
 from botscan.sources.walker import FileKind, Item, OutsideLink, SourceFile, is_excluded, walk
@@ -49,6 +50,11 @@ class ScanOptions:
     progress: Callable[[int, int], None] | None = field(default=None, compare=False)
     """Called with (blobs read, blobs in all) during the history scan."""
     audit: AuditSettings = field(default_factory=AuditSettings)
+    cache_dir: Path | None = None
+    """botscan's cache directory (`cache_dir.py`); results are cached under `results/` in it.
+    None: nothing is cached."""
+    memory_limit: int = WORKER_MEMORY_BYTES
+    """The address space the analysis of one file may use (`--max-file-memory`)."""
 
     def enabled_rules(self) -> frozenset[str]:
         chosen = catalog.expand_selectors(list(self.select)) if self.select else set(
@@ -85,9 +91,7 @@ _Outcome = tuple[list[Finding], list[Notice], list[tuple[str, Evidence]]]
 
 def _analyze(task: _Task) -> _Outcome:
     from botscan.analyzers import files
-    from botscan.analyzers.python.analyzer import analyze_python
     from botscan.analyzers.secrets import known_service_findings, scan_text_file
-    from botscan.sources.decode import decode_python
 
     catalog.use_packs(task.options.packs)
     try:
@@ -108,6 +112,10 @@ def _analyze(task: _Task) -> _Outcome:
             findings += deployment
             notices += more
         return findings, notices, []
+    # Here, not above: a worker that only reads text files never loads libcst.
+    from botscan.analyzers.python.analyzer import analyze_python
+    from botscan.sources.decode import decode_python
+
     result = analyze_python(task.path, data, task.options, task.enabled)
     # detect-secrets' known services (AWS, GitHub, Stripe…) the Python detectors do not know.
     result.findings += known_service_findings(task.path, decode_python(data).text,
@@ -121,6 +129,38 @@ def _analyze_as_text(task: _Task) -> _Outcome:
     if task.binary:
         return [], [], []  # there is no text to fall back to
     return analyze_as_text(task.path, task.read(), task.enabled).findings, [], []
+
+
+def _identity(task: _Task) -> _Task:
+    """What a task's cached result depends on besides its bytes: everything but where the
+    bytes are read from."""
+    return dataclasses.replace(task, abspath="", data=None)
+
+
+def _caches_outside(options: ScanOptions, paths: list[Path],
+                    notices: list[Notice]) -> ScanOptions:
+    """The options without caches if one would sit inside a scanned tree: the tree could plant
+    entries there that hide its own findings or clear its dependencies."""
+    for directory in (options.cache_dir, options.audit.cache_dir):
+        tree = cache_dir.inside(directory, paths) if directory is not None else None
+        if tree is not None:
+            notices.append(Notice(str(directory), NoticeKind.CACHE,
+                                  f"not used: the cache directory is inside the scanned {tree}; "
+                                  "choose another with --cache-dir"))
+            return dataclasses.replace(options, cache_dir=None,
+                                       audit=dataclasses.replace(options.audit, cache_dir=None))
+    return options
+
+
+def _failure_notice(path: str, failure: pool.Failure, memory_limit: int,
+                    fallback: str) -> Notice:
+    if failure.reason == "timeout":
+        return Notice(path, NoticeKind.TIMEOUT, f"not analysed: {failure.detail}{fallback}")
+    if failure.out_of_memory:
+        return Notice(path, NoticeKind.MEMORY,
+                      f"not analysed: it needed more than the {memory_limit / 1024**2:,.0f} MiB "
+                      f"one file may use (--max-file-memory){fallback}")
+    return Notice(path, NoticeKind.CRASH, f"not analysed: {failure.detail}{fallback}")
 
 
 def _analysable(path: str) -> bool:
@@ -196,9 +236,13 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
                   if f.data is not None or ignore.tracking(f.abspath) is not Tracking.IGNORED]
     evidence: list[tuple[str, Evidence]] = []
     failed: dict[int, pool.Failure] = {}
-    for index, outcome in pool.run(_analyze, tasks, jobs=options.jobs,
-                                   timeout=options.file_timeout,
-                                   memory_limit=WORKER_MEMORY_BYTES):
+    options = _caches_outside(options, paths, notices)
+    cache = ResultCache(options.cache_dir / "results") if options.cache_dir else None
+    outcomes = pool.run(_analyze, tasks, jobs=options.jobs, timeout=options.file_timeout,
+                        memory_limit=options.memory_limit) if cache is None else cache.run(
+        _analyze, tasks, _identity, jobs=options.jobs, timeout=options.file_timeout,
+        memory_limit=options.memory_limit)
+    for index, outcome in outcomes:
         if isinstance(outcome, pool.Failure):
             failed[index] = outcome
             continue
@@ -211,16 +255,17 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
     text_done: set[int] = set()
     for index, outcome in pool.run(_analyze_as_text, retry, jobs=options.jobs,
                                    timeout=options.file_timeout,
-                                   memory_limit=WORKER_MEMORY_BYTES):
+                                   memory_limit=options.memory_limit):
         if not isinstance(outcome, pool.Failure) and not retry[index].binary:
             findings.extend(outcome[0])
             text_done.add(index)
     for position, index in enumerate(sorted(failed)):
-        failure = failed[index]
-        kind = NoticeKind.TIMEOUT if failure.reason == "timeout" else NoticeKind.CRASH
         fallback = "; scanned as text for credentials only" if position in text_done else ""
-        notices.append(Notice(tasks[index].path, kind,
-                              f"not analysed: {failure.detail}{fallback}"))
+        notices.append(_failure_notice(tasks[index].path, failed[index], options.memory_limit,
+                                       fallback))
+    if cache is not None and cache.problem is not None:
+        notices.append(Notice(str(cache.directory), NoticeKind.CACHE,
+                              f"results could not be cached: {cache.problem}"))
     dependencies: list[Dependency] = []
     if options.dependencies and manifests and enabled & _DEPENDENCY_RULES:
         deps = _dependencies(manifests, options, enabled)
@@ -319,7 +364,7 @@ def _history(root: Path, options: ScanOptions, analyzer_options: Options,
     outcomes: dict[int, list[Finding]] = {}
     for index, outcome in pool.run(_analyze_history, tasks, jobs=options.jobs,
                                    timeout=options.file_timeout,
-                                   memory_limit=WORKER_MEMORY_BYTES):
+                                   memory_limit=options.memory_limit):
         if isinstance(outcome, pool.Failure):
             notices.append(Notice(tasks[index].blob.path, NoticeKind.CRASH,
                                   f"history blob {tasks[index].blob.blob[:12]} not analysed: "

@@ -7,7 +7,8 @@ family from it at the end of every run that scanned fixtures, passing or failing
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -102,6 +103,19 @@ QUALITY = QualityLedger()
 @pytest.fixture(scope="session")
 def quality_ledger() -> QualityLedger:
     return QUALITY
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI caches results by default: in tests, in a directory of the session's own
+    (`BOTSCAN_CACHE_DIR`, which CLI subprocesses inherit), never in the user's."""
+    previous = os.environ.get("BOTSCAN_CACHE_DIR")
+    os.environ["BOTSCAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("botscan-cache"))
+    yield
+    if previous is None:
+        del os.environ["BOTSCAN_CACHE_DIR"]
+    else:
+        os.environ["BOTSCAN_CACHE_DIR"] = previous
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

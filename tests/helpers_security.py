@@ -52,8 +52,10 @@ class Run:
 
 
 def clean_env() -> dict[str, str]:
-    """The environment for a CLI run: no colour, no user config leaking in from outside."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTSCAN_")}
+    """The environment for a CLI run: no colour, no user config leaking in from outside (the
+    session's own cache directory stays: see conftest.py)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("BOTSCAN_") or k == "BOTSCAN_CACHE_DIR"}
     env["NO_COLOR"] = "1"
     env.pop("FORCE_COLOR", None)
     env["PYTHONIOENCODING"] = "utf-8"

@@ -187,7 +187,9 @@ def test_vet_on_a_hostile_zip_writes_nothing_and_still_judges(tmp_path: Path) ->
 def test_the_verdict_counts_what_could_not_be_read(tmp_path: Path) -> None:
     bot = tmp_path / "bot"
     bot.mkdir()
-    (bot / "legacy.py").write_text("print 'python 2'\n")
+    # It calls an HTTP client, so a detector must read it (a file no detector could fire on
+    # is fully analysed without parsing: see botscan/analyzers/python/prefilter.py).
+    (bot / "legacy.py").write_text("import requests\nprint 'python 2'\n")
     result = scan([bot], ScanOptions(jobs=1, dependencies=False))
     assert any(n.kind is NoticeKind.NOT_PARSED for n in result.notices)
     verdict = judge(result, catalog.rules())

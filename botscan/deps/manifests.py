@@ -25,7 +25,6 @@ from botscan.deps.lockfiles import (
 )
 from botscan.deps.projects import parse_pipfile, parse_pyproject
 from botscan.deps.requirements import Include, Parsed, parse_requirements
-from botscan.deps.setup_files import parse_setup_cfg, parse_setup_py
 from botscan.deps.tomlread import ManifestError
 from botscan.model import Notice, NoticeKind
 from botscan.sources.decode import decode_python, decode_text
@@ -35,6 +34,20 @@ _PROBLEMS_SHOWN = 3
 
 Parser = Callable[[str, str], Parsed]
 
+
+def _setup_file(name: str) -> Parser:
+    """The parser of setup.py or setup.cfg, imported when one is read: its module loads
+    libcst, which a scan without either (a pre-commit run on one file) should not pay for."""
+    def parse(path: str, text: str) -> Parsed:
+        from botscan.deps import setup_files
+
+        parser: Parser = setup_files.parse_setup_py if name == "setup.py" \
+            else setup_files.parse_setup_cfg
+        return parser(path, text)
+
+    return parse
+
+
 _BY_NAME: dict[str, Parser] = {
     "pyproject.toml": parse_pyproject,
     "Pipfile": parse_pipfile,
@@ -42,8 +55,8 @@ _BY_NAME: dict[str, Parser] = {
     "uv.lock": parse_uv_lock,
     "Pipfile.lock": parse_pipfile_lock,
     "pylock.toml": parse_pylock,
-    "setup.cfg": parse_setup_cfg,
-    "setup.py": parse_setup_py,
+    "setup.cfg": _setup_file("setup.cfg"),
+    "setup.py": _setup_file("setup.py"),
 }
 _LOCKS = {"poetry.lock", "uv.lock", "Pipfile.lock", "pylock.toml"}
 _PYLOCK = re.compile(r"^pylock\.[^/.]+\.toml$")
