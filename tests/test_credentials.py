@@ -10,7 +10,7 @@ import pytest
 from mnemonic import Mnemonic
 
 from botscan import credentials as cred
-from botscan.analyzers.python.detect_transport import classify_host
+from botscan.analyzers.python.network import classify_host
 from botscan.redact import redact, redact_text
 
 

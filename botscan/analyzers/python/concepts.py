@@ -12,7 +12,7 @@ import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from botscan import catalog
 from botscan.credentials import split_words
@@ -47,6 +47,39 @@ def matches_any(patterns: Iterable[str], qualname: str | None) -> bool:
     return qualname is not None and any(name_matches(p, qualname) for p in patterns)
 
 
+T = TypeVar("T")
+_WILD = frozenset("*?[{")
+
+
+class PatternIndex(Generic[T]):
+    """Patterns of a table, indexed by their last segment, with the entry each belongs to.
+
+    A detector asks for the entry of every call of a file; most calls match no pattern, and
+    comparing each against every pattern was most of the cost of the tables that list many.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, T]]) -> None:
+        self._by_last: dict[str, list[tuple[int, str, T]]] = {}
+        self._wild: list[tuple[int, str, T]] = []
+        for order, (pattern, value) in enumerate(items):
+            last = pattern.rsplit(".", 1)[-1].removesuffix("()")
+            if _WILD.intersection(last):
+                self._wild.append((order, pattern, value))
+            else:
+                self._by_last.setdefault(last, []).append((order, pattern, value))
+
+    def first(self, qualname: str | None) -> T | None:
+        """The entry of the first pattern (in table order) that `qualname` matches."""
+        if qualname is None:
+            return None
+        last = qualname.rsplit(".", 1)[-1].removesuffix("()")
+        best: tuple[int, T] | None = None
+        for order, pattern, value in (*self._by_last.get(last, ()), *self._wild):
+            if (best is None or order < best[0]) and name_matches(pattern, qualname):
+                best = (order, value)
+        return best[1] if best is not None else None
+
+
 @dataclass(frozen=True)
 class ClientSpec:
     """A client constructor that takes credentials (one `[[client]]` of clients.toml)."""
@@ -59,6 +92,8 @@ class ClientSpec:
     config_keys: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, str] = field(default_factory=dict)
     exchange: bool = False
+    protected: tuple[str, ...] = ()
+    """Members through which every signed request passes (`sign`): replacing one is BOT505."""
 
 
 @catalog.derived
@@ -75,6 +110,7 @@ def _clients() -> tuple[ClientSpec, ...]:
                 config_keys=dict(raw.get("config_keys", {})),
                 attributes=dict(raw.get("attributes", {})),
                 exchange=bool(raw.get("exchange", False)),
+                protected=tuple(raw.get("protected", ())),
             )
         )
     return tuple(specs)
@@ -115,6 +151,34 @@ def key_loader_secret_attribute(receiver: str | None, attribute: str) -> bool:
                                                                           receiver[:-2]):
             return True
     return False
+
+
+@catalog.derived
+def protected_member(owner: str | None, member: str) -> str | None:
+    """The library whose signing or key handling `owner.member = …` would replace: a protected
+    member of a client class or instance (`ccxt.Exchange.sign`, `exchange.sign` on a ccxt
+    instance), a client class itself (`ccxt.binance = Evil`), a wallet key loader
+    (`eth_account.Account.from_key`) or a member of the `[protected]` table."""
+    if owner is None:
+        return None
+    spec = client_for(owner.removesuffix("()"))
+    if spec is not None and any(fnmatch.fnmatchcase(member, p) for p in spec.protected):
+        return spec.library
+    full = f"{owner}.{member}"
+    replaced = client_for(full)
+    if replaced is not None and not owner.endswith("()"):
+        return replaced.library
+    if key_loader_kind(full) is not None or matches_any(
+            catalog.knowledge("clients")["protected"]["patterns"], full):
+        return full.split(".")[0]
+    return None
+
+
+def patchable_patterns() -> list[str]:
+    """Every class or member `protected_member` can name (for the prefilter)."""
+    table = catalog.knowledge("clients")
+    return [*(p for entry in (*table["client"], *table["key_loader"]) for p in entry["patterns"]),
+            *table["protected"]["patterns"]]
 
 
 @catalog.derived

@@ -4,7 +4,7 @@ library switches that log request headers.
 Sinks are checked once the whole module is known (`finish`), because a sink inside a helper
 only matters through the calls that pass it a credential: `notify(f"key={api_key}")` leaks
 through `def notify(msg): logger.info(msg)`. Such parameter-to-sink facts are propagated to
-callers until nothing changes (a few rounds at most).
+callers until nothing changes (a few rounds at most, by `taint.Relay`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from botscan import catalog, credentials
 from botscan.analyzers.python import concepts, prefilter
 from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
 from botscan.analyzers.python.symbols import Scope, call_text, dotted_name, literal_value
-from botscan.analyzers.python.taint import FromParam, Source, TaintAnalysis
+from botscan.analyzers.python.taint import Relay, Source, Taint, TaintAnalysis
 
 _REPR_METHODS = frozenset({"__repr__", "__str__", "__format__"})
 _NOT_MESSAGE_KEYWORDS = frozenset({"exc_info", "stack_info", "stacklevel", "file", "sep", "end",
                                    "flush", "level", "category"})
-_ROUNDS = 4
 
 
 @catalog.derived
@@ -73,59 +72,26 @@ class ExposureDetector(Detector):
 
     def finish(self, ctx: FileContext) -> None:
         taint = TaintAnalysis(ctx)
-        through: dict[tuple[cst.FunctionDef, str], list[Sink]] = {}
+
+        def found(sink: Sink, value: cst.BaseExpression, scope: Scope, labels: Taint,
+                  via: cst.FunctionDef | None) -> None:
+            sources = [label for label in sorted(labels, key=_label_order)
+                       if isinstance(label, Source)]
+            if sources:
+                _report(ctx, sink, value, sources, (via, sink.node) if via else None)
+
+        relay: Relay[Sink] = Relay(taint, self._calls, found)
+        sinks: list[tuple[Sink | None, Scope]] = []
         for ev in self._calls:
             assert isinstance(ev.node, cst.Call)
-            sink = _call_sink(ev.node, ev.scope, ctx)
+            sinks.append((_call_sink(ev.node, ev.scope, ctx), ev.scope))
+        sinks += [(_raise_sink(ev.node), ev.scope) for ev in self._raises]
+        sinks += [(_repr_sink(ev.node, ev.scope), ev.scope) for ev in self._returns]
+        for sink, scope in sinks:
             if sink is not None:
-                self._check(sink, ev.scope, taint, ctx, through, via=None)
-        for ev in self._raises:
-            sink = _raise_sink(ev.node)
-            if sink is not None:
-                self._check(sink, ev.scope, taint, ctx, through, via=None)
-        for ev in self._returns:
-            sink = _repr_sink(ev.node, ev.scope)
-            if sink is not None:
-                self._check(sink, ev.scope, taint, ctx, through, via=None)
-        self._through_calls(taint, ctx, through)
-
-    def _check(self, sink: Sink, scope: Scope, taint: TaintAnalysis, ctx: FileContext,
-               through: dict[tuple[cst.FunctionDef, str], list[Sink]],
-               via: tuple[cst.FunctionDef, cst.CSTNode] | None) -> bool:
-        """Report the credentials reaching `sink`; remember parameters that do. True when a new
-        parameter-to-sink fact was learnt."""
-        learnt = False
-        for value in sink.values:
-            labels = sorted(taint.of(value, scope), key=_label_order)
-            sources = [label for label in labels if isinstance(label, Source)]
-            if sources:
-                _report(ctx, sink, value, sources, via)
-            for label in labels:
-                if isinstance(label, FromParam):
-                    known = through.setdefault((label.function, label.param), [])
-                    if sink not in known:
-                        known.append(sink)
-                        learnt = True
-        return learnt
-
-    def _through_calls(self, taint: TaintAnalysis, ctx: FileContext,
-                       through: dict[tuple[cst.FunctionDef, str], list[Sink]]) -> None:
-        """Callers of functions whose parameters reach a sink, until nothing new is learnt."""
-        for _ in range(_ROUNDS):
-            learnt = False
-            for ev in self._calls:
-                call = ev.node
-                assert isinstance(call, cst.Call)
-                function = taint.local_function(call, ev.scope)
-                if function is None:
-                    continue
-                for param, value in taint.arguments(function, call).items():
-                    for sink in list(through.get((function, param), [])):
-                        relayed = Sink(sink.rule_id, sink.name, sink.node, (value,))
-                        learnt |= self._check(relayed, ev.scope, taint, ctx, through,
-                                              via=(function, sink.node))
-            if not learnt:
-                return
+                for value in sink.values:
+                    relay.check(sink, value, scope)
+        relay.run()
 
 
 def _label_order(label: object) -> tuple[str, str]:

@@ -370,20 +370,23 @@ def _receiver_and_method(func: cst.BaseExpression, scope: Scope,
             if isinstance(binding.value, cst.Attribute):
                 return binding.value.value, binding.value.attr.value
             if isinstance(binding.value, cst.Call):
-                parts = _getattr_parts(binding.value)
+                parts = _getattr_parts(binding.value, binding.scope, ctx)
                 if parts is not None:
                     return parts
         return None
     if isinstance(func, cst.Call):
-        return _getattr_parts(func)
+        return _getattr_parts(func, scope, ctx)
     return None
 
 
-def _getattr_parts(call: cst.Call) -> tuple[cst.BaseExpression, str] | None:
-    if isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) >= 2 \
-            and isinstance(call.args[1].value, cst.SimpleString):
-        name = literal_value(call.args[1].value)
-        if name:
+def _getattr_parts(call: cst.Call, scope: Scope,
+                   ctx: FileContext) -> tuple[cst.BaseExpression, str] | None:
+    """`getattr(client, "withdraw")`, also when the name is built (`"with" + "draw"`), held by
+    a variable, or decoded (`b64decode("d2l0aGRyYXc=").decode()`): a hidden method name is
+    still the method."""
+    if isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) >= 2:
+        name = ctx.resolver.constant_string(call.args[1].value, scope)
+        if name and name.isidentifier():
             return call.args[0].value, name
     return None
 

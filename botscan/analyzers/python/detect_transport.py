@@ -9,72 +9,12 @@ loopback or documentation hosts are silent.
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
-
 import libcst as cst
 
 from botscan.analyzers.python import concepts, prefilter
 from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
-from botscan.analyzers.python.symbols import StringParts, dotted_name, literal_value
-
-_SCHEMES = ("http://", "ws://")
-_UNKNOWN = "\x00"
-# RFC 5737 / 3849 documentation ranges: addresses in examples, never real servers.
-_DOC_NETS = tuple(ipaddress.ip_network(n) for n in
-                  ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
-
-
-def classify_host(host: str) -> str | None:
-    """"exchange", "public", "private", or None for loopback, documentation and namespaces."""
-    table = concepts.hosts()
-    host = host.lower().strip("[]").rstrip(".")
-    if not host or _UNKNOWN in host:
-        return None
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        ip = None
-    if ip is not None:
-        if ip.is_loopback or ip.is_unspecified or any(ip in net for net in _DOC_NETS):
-            return None
-        return "private" if (ip.is_private or ip.is_link_local) else "public"
-    labels = host.split(".")
-    if host in table["loopback_names"] or labels[-1] in table["loopback_tlds"]:
-        return None
-    if labels[-1] in table["documentation_tlds"] or \
-            host.startswith(tuple(table["documentation_host_prefixes"])):
-        return None
-    if _in_domains(host, table["documentation_domains"]) or \
-            _in_domains(host, table["namespace_domains"]):
-        return None
-    if _in_domains(host, table["exchange_domains"]):
-        return "exchange"
-    if len(labels) == 1 or labels[-1] in table["private_tlds"] or \
-            ".".join(labels[-2:]) in table["private_tlds"]:
-        return "private"
-    return "public"
-
-
-def _in_domains(host: str, domains: list[str]) -> bool:
-    return any(host == d or host.endswith("." + d) for d in domains)
-
-
-def url_host(parts: StringParts) -> tuple[str, str] | None:
-    """(scheme, host) of a statically built URL, when the host is fully known."""
-    text = "".join(p if p is not None else _UNKNOWN for p in parts)
-    lowered = text.lower()
-    if not lowered.startswith(_SCHEMES):
-        return None
-    try:
-        split = urlsplit(text)
-        host = split.hostname or ""
-    except ValueError:
-        return None
-    if not host or _UNKNOWN in host or _UNKNOWN in split.netloc.split("@")[-1].split(":")[0]:
-        return None
-    return split.scheme.lower(), host
-
+from botscan.analyzers.python.network import classify_host, url_host
+from botscan.analyzers.python.symbols import dotted_name, literal_value
 
 _STRING_BUILDERS = (cst.ConcatenatedString, cst.FormattedString, cst.FormattedStringExpression,
                     cst.BinaryOperation)

@@ -11,11 +11,15 @@ assigned further down). It answers two questions detectors need:
   concatenation and module constants, with `None` for the parts it cannot know.
 
 Resolution is flow-insensitive and deliberately simple: the first binding that resolves wins.
+Dynamic spellings that code uses to hide a name resolve like the plain one: `__builtins__`,
+`__import__("os")`, `importlib.import_module("os")`, `vars(builtins)["exec"]`, and (through the
+`evaluate` hook, which the analyzer fills from the Decoded concept) strings built by decoding.
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -25,6 +29,7 @@ _MAX_DEPTH = 12
 
 StringParts = list[str | None]
 """A statically evaluated string: known text, and None for each part that is not known."""
+_IMPORTERS = frozenset({"builtins.__import__", "importlib.import_module"})
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,11 @@ class Resolver:
         self.returns: dict[cst.FunctionDef, list[tuple[cst.Return, Scope]]] = {}
         """The return statements of each function of the module (filled by the traversal):
         a call to a local factory is what the factory returns."""
+        self.evaluate: Callable[[Resolver, cst.BaseExpression, Scope, int],
+                                StringParts | None] | None = None
+        """Evaluates the string value of calls and subscripts the resolver itself does not
+        know (`base64.b64decode("…").decode()`, `"…"[::-1]`); None when not a string. Kept as a
+        hook so that this module knows no library."""
 
     def defined_function(self, func: cst.BaseExpression, scope: Scope) -> cst.FunctionDef | None:
         """The function of this module that `func` names (`helper`, `self._make_client`)."""
@@ -186,6 +196,9 @@ class Resolver:
             getattr_target = self._getattr(node, scope, depth)
             if getattr_target is not None:
                 return getattr_target
+            imported = self._import_call(node, scope, depth)
+            if imported is not None:
+                return imported
             factory = self.defined_function(node.func, scope)
             if factory is not None:
                 for ret, ret_scope in self.returns.get(factory, []):
@@ -200,11 +213,48 @@ class Resolver:
             return self._subscript(node, scope, depth)
         return None
 
+    def _import_call(self, call: cst.Call, scope: Scope, depth: int) -> str | None:
+        """`__import__("os")` is the module `os`; `importlib.import_module("os.path")` is
+        `os.path` (`__import__` returns the top package unless asked for a submodule)."""
+        importer = self.qualname(call.func, scope, depth + 1)
+        if not call.args or importer not in _IMPORTERS:
+            return None
+        name = self.constant_string(call.args[0].value, scope, depth + 1)
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            return None
+        fromlist = len(call.args) >= 4 or any(
+            a.keyword is not None and a.keyword.value == "fromlist" for a in call.args)
+        if importer == "builtins.__import__" and not fromlist:
+            return name.split(".")[0]
+        return name
+
+    def _namespace(self, node: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
+        """The module whose namespace a mapping expression is: `vars(builtins)`,
+        `builtins.__dict__`, `__builtins__` (a dict outside `__main__`), `globals()` ("")."""
+        if isinstance(node, cst.Attribute) and node.attr.value == "__dict__":
+            return self.qualname(node.value, scope, depth + 1)
+        if isinstance(node, cst.Call):
+            func = self.qualname(node.func, scope, depth + 1)
+            if func == "builtins.vars" and len(node.args) == 1:
+                return self.qualname(node.args[0].value, scope, depth + 1)
+            if func == "builtins.globals" and not node.args:
+                return ""
+            return None
+        qualname = self.qualname(node, scope, depth + 1)
+        return qualname if qualname == "builtins" else None
+
     def _subscript(self, node: cst.Subscript, scope: Scope, depth: int) -> str | None:
         """`exchanges["spot"]`: what was stored under that key, by subscript assignment or in
-        the dict literal the name holds."""
+        the dict literal the name holds. `vars(builtins)["exec"]` is `builtins.exec`."""
         key = subscript_key(node)
-        if key is None or not isinstance(node.value, cst.Name):
+        if key is None:
+            return None
+        namespace = self._namespace(node.value, scope, depth)
+        if namespace == "":
+            return self._name(key, _module_scope(scope), depth + 1)
+        if namespace is not None and key.isidentifier():
+            return f"{namespace}.{key}"
+        if not isinstance(node.value, cst.Name):
             return None
         for binding in scope.lookup(f'{node.value.value}["{key}"]'):
             resolved = self._binding(binding, depth + 1)
@@ -225,6 +275,8 @@ class Resolver:
     def _name(self, name: str, scope: Scope, depth: int) -> str | None:
         bindings = scope.lookup(name)
         if not bindings:
+            if name == "__builtins__":  # the builtins module (or its dict) in every module
+                return "builtins"
             return f"builtins.{name}" if name in _BUILTINS else None
         for binding in bindings:
             resolved = self._binding(binding, depth)
@@ -333,6 +385,8 @@ class Resolver:
             return (left or [None]) + (right or [None])
         if isinstance(node, (cst.Name, cst.Attribute)):
             return self._constant_binding(node, scope, depth)
+        if self.evaluate is not None and isinstance(node, (cst.Call, cst.Subscript)):
+            return self.evaluate(self, node, scope, depth + 1)
         return None
 
     def _constant_binding(
@@ -353,6 +407,12 @@ class Resolver:
                 if parts is not None:
                     return parts
         return None
+
+
+def _module_scope(scope: Scope) -> Scope:
+    while scope.parent is not None:
+        scope = scope.parent
+    return scope
 
 
 def call_text(func: cst.BaseExpression, limit: int = 60) -> str:

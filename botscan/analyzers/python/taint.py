@@ -15,19 +15,30 @@ it a credential.
 Sanitizers: short slices (`key[:4]`), `len`/`bool`, hashing and signing (`hmac.new(...)`),
 anything named like mask/redact, comparisons and boolean tests. A signature computed from the
 secret is not the secret.
+
+The same flows carry content marked by where it came from rather than by its name (`Origin`):
+decoded (base64, zlib, rot13, a reversed literal…), downloaded (the response of a network call),
+or read from a wallet or key file outside the project. Such content also flows through
+attributes and methods of what holds it (`resp.text`, `f.read()`, `resp.json()["code"]`) and
+through parsing and compiling calls (`json.load`, `compile`), which credential names do not.
+
+`Relay` makes a function of the module a sink for its callers when one of its parameters
+reaches a sink inside it, so every detector of flows reports `send(secret)` where
+`def send(msg): requests.post(HOOK, data=msg)`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import libcst as cst
 
 from botscan import catalog
 from botscan import credentials as cred
-from botscan.analyzers.python import concepts
-from botscan.analyzers.python.engine import FileContext
+from botscan.analyzers.python import concepts, decoding, network, stores
+from botscan.analyzers.python.engine import Event, FileContext
 from botscan.analyzers.python.symbols import (
     Assigned,
     Parameter,
@@ -41,6 +52,9 @@ _ENV_READS = ("os.getenv", "os.environ.get", "os.environ.setdefault", "os.enviro
 _SOURCE_KINDS = frozenset({cred.KEY_ID, cred.SECRET, cred.PASSPHRASE, cred.PASSWORD,
                            cred.TOKEN, cred.PRIVATE_KEY, cred.MNEMONIC})
 ENVIRONMENT = "environment"
+DECODED = "decoded"
+DOWNLOADED = "downloaded"
+KEY_FILE = "key file"
 
 
 @dataclass(frozen=True)
@@ -65,7 +79,17 @@ class FromParam:
     param: str
 
 
-Label = Source | FromParam
+@dataclass(frozen=True)
+class Origin:
+    """Content marked by where it came from: DECODED, DOWNLOADED or KEY_FILE."""
+
+    kind: str
+    detail: str
+    """The decoding ("base64"), the call that downloaded it, or the kind of key store."""
+    node: cst.CSTNode
+
+
+Label = Source | FromParam | Origin
 Taint = frozenset[Label]
 _CLEAN: Taint = frozenset()
 
@@ -81,6 +105,19 @@ def source_for_name(name: str, node: cst.CSTNode, context: str = "") -> Source |
     if info is None or not info.strong or info.kind not in _SOURCE_KINDS:
         return None
     return Source(info.kind, name, node)
+
+
+def origins(taint: Taint) -> Taint:
+    """Only the Origin labels of a taint."""
+    return frozenset(label for label in taint if isinstance(label, Origin))
+
+
+@catalog.derived
+def _is_carrier(target: str | None) -> bool:
+    """Does the result of a call to `target` hold what its arguments hold?"""
+    patterns = (*catalog.knowledge("code")["carriers"]["patterns"],
+                *_sinks()["propagators"]["patterns"])
+    return concepts.matches_any(patterns, target)
 
 
 def is_sanitizer(target: str | None, func: cst.BaseExpression) -> bool:
@@ -158,7 +195,10 @@ class TaintAnalysis:
                 result |= {FromParam(binding.function.node, binding.name)} \
                     if binding.function.node is not None else _CLEAN
                 opaque = True
-            elif isinstance(binding, Assigned) and not binding.instance:
+            elif isinstance(binding, Assigned) and binding.instance:
+                # `with open(path) as f`, `async with session.get(url) as resp`
+                result |= origins(self.of(binding.value, binding.scope))
+            elif isinstance(binding, Assigned):
                 carried = self.of(binding.value, binding.scope)
                 if own is not None:
                     # `api_secret = os.getenv("BINANCE_API_SECRET")`: name the variable.
@@ -188,6 +228,8 @@ class TaintAnalysis:
             values = list(owner.self_attrs.get(node.attr.value, []))
             values += [b for b in owner.bindings.get(node.attr.value, [])
                        if isinstance(b, Assigned)]
+        else:  # `resp.text`: what the response holds
+            result |= origins(self.of(node.value, scope))
         for binding in values:
             result |= self.of(binding.value, binding.scope)
         if not values or any(not _clean_value(b.value, self, b.scope) for b in values):
@@ -202,13 +244,17 @@ class TaintAnalysis:
             return _CLEAN
         element = node.slice[0].slice
         if isinstance(element, cst.Slice):
+            if decoding.is_reversal(node) and \
+                    self.resolver.constant_string(node.value, scope) is not None:
+                return frozenset({Origin(DECODED, "reversal", node)})
             return _CLEAN if _short_slice(element) else self.of(node.value, scope)
         if not isinstance(element, cst.Index):
             return _CLEAN
         key = _string(element.value)
         if key is not None:
             source = source_for_name(key, node, dotted_name(node.value) or "")
-            return frozenset({source}) if source is not None else _CLEAN
+            held = origins(self.of(node.value, scope))  # `resp.json()["data"]`
+            return held | {source} if source is not None else held
         return self.of(node.value, scope)
 
     def _dict(self, node: cst.Dict, scope: Scope) -> Taint:
@@ -222,6 +268,34 @@ class TaintAnalysis:
         target = self.resolver.call_target(node, scope)
         if is_sanitizer(target, node.func):
             return _CLEAN
+        found = self._origin(node, scope)
+        if found is not None:
+            return found
+        result = self._call_labels(node, scope, target)
+        if isinstance(node.func, cst.Attribute):  # `resp.json()`, `fh.read()`
+            result |= origins(self.of(node.func.value, scope))
+        if _is_carrier(target):  # `json.load(fh)`, `compile(src, …)`
+            result |= origins(self._union([a.value for a in node.args], scope))
+        return result
+
+    def _origin(self, node: cst.Call, scope: Scope) -> Taint | None:
+        """What a decoding, downloading or key-file-opening call returns."""
+        decoded = decoding.decoding_of(node, scope, self.resolver)
+        if decoded is not None:
+            kind, argument = decoded
+            carried = self.of(argument, scope) if argument is not None else _CLEAN
+            return carried | {Origin(DECODED, kind, node)}
+        net = network.network_call(node, scope, self.resolver)
+        if net is not None and net.fetch:
+            return frozenset({Origin(DOWNLOADED, net.shown, node)})
+        accessed = stores.accessed_path(node, scope, self.resolver)
+        if accessed is not None:
+            store = stores.credential_store(accessed[1])
+            if store is not None:
+                return frozenset({Origin(KEY_FILE, store, node)})
+        return None
+
+    def _call_labels(self, node: cst.Call, scope: Scope, target: str | None) -> Taint:
         args = [a.value for a in node.args]
         if target in _ENV_READS and args:
             name = _string(args[0])
@@ -281,7 +355,8 @@ class TaintAnalysis:
     def _through_function(self, function: cst.FunctionDef, call: cst.Call,
                           scope: Scope) -> Taint:
         returned = self.returns(function)
-        result: Taint = frozenset(label for label in returned if isinstance(label, Source))
+        result: Taint = frozenset(label for label in returned
+                                  if not isinstance(label, FromParam))
         args = self.arguments(function, call)
         for label in returned:
             if isinstance(label, FromParam) and label.function is function \
@@ -299,6 +374,59 @@ class TaintAnalysis:
                 result |= self.of(node.value, scope)
         self._return_memo[function] = result
         return result
+
+
+SinkT = TypeVar("SinkT")
+Found = Callable[[SinkT, cst.BaseExpression, Scope, Taint, "cst.FunctionDef | None"], None]
+_ROUNDS = 4
+
+
+class Relay(Generic[SinkT]):
+    """Sinks reached directly, and through the module's own functions.
+
+    `check(sink, value, scope)` hands the labels of `value` to `found`, and remembers the
+    parameters among them: a call of that function then checks its argument against the same
+    sink (`via` is the function), for a few rounds, until nothing new is learnt. A sink is any
+    hashable value the detector uses to describe it.
+    """
+
+    def __init__(self, taint: TaintAnalysis, calls: Sequence[Event],
+                 found: Found[SinkT]) -> None:
+        self.taint = taint
+        self.calls = calls
+        self.found = found
+        self._through: dict[tuple[cst.FunctionDef, str], list[SinkT]] = {}
+
+    def check(self, sink: SinkT, value: cst.BaseExpression, scope: Scope,
+              via: cst.FunctionDef | None = None) -> bool:
+        """Report what reaches `sink` through `value`; True when a new parameter-to-sink fact
+        was learnt."""
+        labels = self.taint.of(value, scope)
+        self.found(sink, value, scope, labels, via)
+        learnt = False
+        for label in labels:
+            if isinstance(label, FromParam):
+                known = self._through.setdefault((label.function, label.param), [])
+                if sink not in known:
+                    known.append(sink)
+                    learnt = True
+        return learnt
+
+    def run(self) -> None:
+        """Follow parameters that reach sinks out to the calls that pass them."""
+        for _ in range(_ROUNDS):
+            learnt = False
+            for ev in self.calls:
+                call = ev.node
+                assert isinstance(call, cst.Call)
+                function = self.taint.local_function(call, ev.scope)
+                if function is None:
+                    continue
+                for param, value in self.taint.arguments(function, call).items():
+                    for sink in list(self._through.get((function, param), [])):
+                        learnt |= self.check(sink, value, ev.scope, via=function)
+            if not learnt:
+                return
 
 
 def _string(node: cst.BaseExpression) -> str | None:
