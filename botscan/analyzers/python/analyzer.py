@@ -2,7 +2,8 @@
 
 A file that cannot be parsed (Python 2, a syntax error, nesting that would blow libcst's
 stack) is never silently skipped: it gets a notice saying why, and is scanned for credentials
-as text, so a key in an old Python 2 script is still found.
+as text, so a key in an old Python 2 script is still found. The signs of obfuscation (BOT507)
+are textual: they are read from the text of every file, parsed or not.
 """
 
 from __future__ import annotations
@@ -12,11 +13,17 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from botscan.analyzers import text_credentials
+from botscan.analyzers import text_credentials, text_obfuscation
 from botscan.analyzers.hits import Hit, finalize
+from botscan.analyzers.python import decoding
+from botscan.analyzers.python.detect_codeexec import CodeExecDetector
 from botscan.analyzers.python.detect_credentials import CredentialDetector
+from botscan.analyzers.python.detect_credstores import CredentialStoreDetector
+from botscan.analyzers.python.detect_exfiltration import ExfiltrationDetector
 from botscan.analyzers.python.detect_exposure import DebugSwitchDetector, ExposureDetector
 from botscan.analyzers.python.detect_funds import FundsDetector
+from botscan.analyzers.python.detect_patching import MonkeyPatchDetector
+from botscan.analyzers.python.detect_setup import InstallTimeDetector
 from botscan.analyzers.python.detect_transport import TransportDetector
 from botscan.analyzers.python.detect_web import WebDetector
 from botscan.analyzers.python.engine import (
@@ -34,7 +41,8 @@ from botscan.testcode import is_test_path
 
 DETECTORS: tuple[type[Detector], ...] = (
     CredentialDetector, TransportDetector, ExposureDetector, DebugSwitchDetector, FundsDetector,
-    WebDetector,
+    WebDetector, CodeExecDetector, ExfiltrationDetector, CredentialStoreDetector,
+    MonkeyPatchDetector, InstallTimeDetector,
 )
 """Detector classes, in the order they run (a detector comes after those it `needs`); each
 file gets fresh instances, so detectors may keep per-file state."""
@@ -97,10 +105,17 @@ def analyze_python(path: str, data: bytes, options: Options,
                                          f"not parsed as Python 3 ({_describe(exc)}): scanned "
                                          "as text for credentials only"))
             hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
+    hits += _obfuscation_hits(path, text, enabled)
     if enabled is not None:
         hits = [h for h in hits if h.rule_id in enabled]
     result.findings = finalize(path, text, hits)
     return result
+
+
+def _obfuscation_hits(path: str, text: str, enabled: frozenset[str] | None) -> list[Hit]:
+    if enabled is not None and "BOT507" not in enabled:
+        return []
+    return text_obfuscation.scan_obfuscation(text, path)
 
 
 def _as_utf8(data: bytes, decoded: DecodedSource) -> bytes:
@@ -115,6 +130,7 @@ def analyze_as_text(path: str, data: bytes, enabled: frozenset[str] | None = Non
     """Credentials only, by text: for a file whose full analysis crashed or timed out."""
     text = decode_python(data).text
     hits = text_credentials.scan_text(text, note=_TEXT_NOTE)
+    hits += _obfuscation_hits(path, text, enabled)
     hits = [h for h in hits if enabled is None or h.rule_id in enabled]
     return FileResult(findings=finalize(path, text, hits))
 
@@ -123,6 +139,7 @@ def _parsed_hits(path: str, text: str, options: Options, detectors: list[Detecto
                  result: FileResult) -> list[Hit]:
     module = parse(text)
     ctx = FileContext(path, options)
+    ctx.resolver.evaluate = decoding.evaluate
     hits = []
     placed, evidence = run_detectors(module, detectors, ctx)
     result.evidence = [(capability, Evidence(path, line, call))
