@@ -52,7 +52,7 @@ def changed_lines(root: Path, ref: str,
         except ValueError:
             result[path] = None  # outside the checkout: nothing to compare with
             continue
-        old = _blob(git_dir, f"{commit}:{in_repo}")
+        old = _blob(git_dir, commit, in_repo)
         if old is None:
             result[path] = None
             continue
@@ -67,14 +67,17 @@ def changed_lines(root: Path, ref: str,
     return result
 
 
-def _blob(git_dir: Path, spec: str) -> bytes | None:
-    """The raw content of `commit:path`, or None when it does not exist there."""
-    output = run(git_dir, ["cat-file", "--batch"], stdin=spec.encode() + b"\n")
-    header, _, rest = output.partition(b"\n")
-    if header.endswith(b" missing") or not header:
+def _blob(git_dir: Path, commit: str, path: str) -> bytes | None:
+    """The raw content of `commit:path`, or None when git cannot give it (the file did not
+    exist there: all of its findings then count).
+
+    The object name goes on the command line, where the OS passes a file name's bytes as
+    they are: a `--batch` request line cannot hold a name with a newline (it would become
+    two requests, the first naming another file) or undecodable bytes."""
+    try:
+        return run(git_dir, ["cat-file", "blob", f"{commit}:{path}"])
+    except GitError:
         return None
-    size = int(header.split()[-1])
-    return rest[:size]
 
 
 def keep_changed(result: ScanResult, root: Path, ref: str) -> ScanResult:

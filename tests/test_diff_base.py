@@ -44,3 +44,25 @@ def test_only_changed_lines_and_new_files_count(tmp_path: Path) -> None:
     assert kept == [("new.py", 1), ("old.py", 4)]  # the moved key is not new
     bad = _scan(tmp_path, "--diff-base", "no-such-ref")
     assert bad.returncode == 2 and bad.stderr.startswith("botscan: error: --diff-base")
+
+
+def test_file_names_git_cannot_take_on_a_request_line(tmp_path: Path) -> None:
+    """A name with a newline once became two `cat-file --batch` requests, the first naming
+    another file (`a.py\\nb` compared with `a.py`, hiding its new key); undecodable bytes in a
+    name crashed the run."""
+    _git(tmp_path, "init", "-q", "-b", "main")
+    undecodable = os.fsencode(tmp_path) + b"/caf\xe9.py"
+    (tmp_path / "a.py").write_text(f'API_SECRET = "{KEY}"\n')
+    (tmp_path / "new\nline.py").write_text("x = 1\n")
+    with open(undecodable, "wb") as handle:
+        handle.write(f'API_SECRET = "{KEY}"\n'.encode())
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "base")
+    (tmp_path / "a.py\nb").write_text(f'API_SECRET = "{KEY}"\n')  # new, same line as a.py
+    (tmp_path / "new\nline.py").write_text(f'x = 1\nAPI_SECRET = "{KEY[::-1]}"\n')
+    with open(undecodable, "ab") as handle:
+        handle.write(f'OKX_SECRET = "{KEY[::-1]}"\n'.encode())
+    run = _scan(tmp_path, "--diff-base", "HEAD")
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    kept = sorted((f["path"], f["line"]) for f in json.loads(run.stdout)["findings"])
+    assert kept == [("a.py\nb", 1), (os.fsdecode(b"caf\xe9.py"), 2), ("new\nline.py", 2)]
