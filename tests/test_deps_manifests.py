@@ -108,6 +108,16 @@ def test_include_through_symlink_out_of_root_is_not_read(tmp_path: Path) -> None
         "line 1: -r link.txt: resolves outside the scanned root; not read"]
 
 
+def test_include_naming_a_nul_byte_is_a_notice_not_a_crash(tmp_path: Path) -> None:
+    """`-r x\\0y.txt` made the OS refuse the name with a ValueError that ended the whole scan
+    (found by tests/test_fuzz.py)."""
+    manifests = [("requirements.txt", b"ccxt==4.2.1\n-r x\0y.txt\n")]
+    found = read_manifests(tmp_path, manifests)
+    assert [d.name for d in found.declared] == ["ccxt"]
+    assert [n.message for n in found.notices] == [
+        "line 2: -r x\0y.txt: not a file name (it holds a NUL byte); not read"]
+
+
 def test_index_options_and_remote_include(tmp_path: Path) -> None:
     manifests = write(tmp_path, {"requirements.txt": (
         "--extra-index-url https://evil.example/simple\n"

@@ -153,3 +153,39 @@ def test_nothing_to_audit_means_no_notice(tmp_path: Path) -> None:
 def test_settings_are_validated(options: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         AuditSettings(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("manifest", ["Pipfile", "pyproject.toml"])
+def test_a_url_written_as_a_version_keeps_its_credentials_out(tmp_path: Path,
+                                                             manifest: str) -> None:
+    """A Pipenv or Poetry value that names a location where a version belongs is a range to
+    the pinning rule, and the rule repeats it in its message and evidence: the token in it
+    must not come out whole (found by tests/test_fuzz.py)."""
+    token = "Zq8Lm3Nx7Rt2Vw5Yb9Kc4Hd6Jf1Gs0Pa2Ue"
+    value = f'"pkg @ https://deploy:{token}@pkgs.example.org/pkg-1.0.whl"'
+    table = "[packages]" if manifest == "Pipfile" else "[tool.poetry.dependencies]"
+    result = analyze(tmp_path, {manifest: f"{table}\npkg = {value}\n"})
+    assert reported(result) == {(manifest, 2, "BOT602")}
+    for finding in result.findings:
+        assert token not in finding.message and token not in finding.snippet
+        assert token not in str(finding.evidence), finding.evidence
+    assert "https://***@pkgs.example.org" in result.findings[0].evidence["specifier"]
+
+
+def test_credentials_in_joined_lines_and_unread_entries_stay_out(tmp_path: Path) -> None:
+    """A continuation joins a URL requirement to the next line, which names its own URL with
+    credentials; an entry that is not a requirement is quoted in a notice (both found by
+    tests/test_fuzz.py)."""
+    token = "Zq8Lm3Nx7Rt2Vw5Yb9Kc4Hd6Jf1Gs0Pa2Ue"
+    result = analyze(tmp_path, {
+        "requirements.txt": "https://example.org/x-1.0.tar.gz \\\n"
+                            f"pkg @ https://deploy:{token}@files.example.org/pkg-1.0.whl\n",
+        "pyproject.toml": '[project]\nname = "bot"\n'
+                          f'dependencies = ["-i https://deploy:{token}@pypi.example.org/simple"]\n',
+    })
+    assert reported(result) == {("requirements.txt", 1, "BOT603")}
+    shown = [text for f in result.findings for text in (f.message, f.snippet, str(f.evidence))]
+    shown += [n.message for n in result.notices]
+    assert not [text for text in shown if token in text], shown
+    (unread,) = [n for n in result.notices if n.path == "pyproject.toml"]
+    assert "not a PEP 508 requirement" in unread.message and "https://***@pypi" in unread.message

@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -95,21 +94,26 @@ def exact_version(specifier: SpecifierSet | str) -> str | None:
         return None
 
 
-def scrub_url(url: str) -> tuple[str, tuple[str, ...]]:
-    """The URL without user information, and that information as secrets to redact.
+_USERINFO = re.compile(r"(?<=://)[^/?#\s]+(?=@)")
+
+
+def scrub_urls(text: str) -> tuple[str, tuple[str, ...]]:
+    """`text` with the user information of every URL in it hidden (`https://***@host/…`),
+    and that information as secrets to redact.
 
     Private VCS dependencies often carry a token (`https://ghp_…@github.com/…`); messages must
-    not repeat it.
+    not repeat it. Every URL of the text, not only a leading one: continuation lines join a
+    URL requirement to the next (`https://a/x.whl \\` then `pkg @ https://user:token@…`), and
+    a Pipenv or Poetry version may be a URL written in the wrong field.
     """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url, ()
-    if "@" not in parts.netloc:
-        return url, ()
-    userinfo, _, host = parts.netloc.rpartition("@")
-    secrets = tuple(dict.fromkeys(p for p in (userinfo, *userinfo.split(":")) if len(p) >= 4))
-    return urlunsplit(parts._replace(netloc=f"***@{host}")), secrets
+    secrets: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        userinfo = match.group(0)
+        secrets.extend(p for p in (userinfo, *userinfo.split(":")) if len(p) >= 4)
+        return "***"
+
+    return _USERINFO.sub(hide, text), tuple(dict.fromkeys(secrets))
 
 
 def url_source(url: str) -> Source:
@@ -139,7 +143,8 @@ def located(manifest: str, line: int, where: str, source: Source, *, name: str |
             editable: bool = False, role: Role = Role.DEPENDENCY,
             option: str | None = None) -> Declared:
     """A declaration of a package by location (URL, VCS or path) instead of by version."""
-    clean, secrets = scrub_url(where) if source is not Source.PATH else (where, ())
+    # Paths too: a "path" may be a URL pip would not take (`pkg @ https://u:token@… ccxt`).
+    clean, secrets = scrub_urls(where)
     return Declared(manifest=manifest, line=line, name=name, written=clean, source=source,
                     location=clean, editable=editable, role=role, option=option,
                     secrets=secrets)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from botscan.deps.conda import parse_environment_yml
-from botscan.deps.declared import Declared, Role
+from botscan.deps.declared import Declared, Role, scrub_urls
 from botscan.deps.lockfiles import (
     parse_pipfile_lock,
     parse_poetry_lock,
@@ -27,6 +27,7 @@ from botscan.deps.projects import parse_pipfile, parse_pyproject
 from botscan.deps.requirements import Include, Parsed, parse_requirements
 from botscan.deps.tomlread import ManifestError
 from botscan.model import Notice, NoticeKind
+from botscan.redact import redact_text
 from botscan.sources.decode import decode_python, decode_text
 
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
@@ -126,6 +127,8 @@ def _resolve(include: Include) -> str | None:
 
 def _read_inside(root: Path, rel: str) -> bytes | str:
     """The bytes of `root/rel`, or why not: never through a symlink that leaves the root."""
+    if "\0" in rel:  # the OS refuses such a name (ValueError), which would end the scan
+        return "not a file name (it holds a NUL byte); not read"
     base = os.path.realpath(root if root.is_dir() else root.parent)
     real = os.path.realpath(os.path.join(base, rel))
     if real != base and not real.startswith(base + os.sep):
@@ -158,7 +161,9 @@ class _Reader:
         return self.result
 
     def _notice(self, path: str, kind: NoticeKind, message: str) -> None:
-        self.result.notices.append(Notice(path, kind, message))
+        """Notices quote the manifest (an entry not understood, an include), and a manifest
+        may hold a URL's credentials or a token: those never reach a report whole."""
+        self.result.notices.append(Notice(path, kind, redact_text(scrub_urls(message)[0])))
 
     def _read(self, path: str, data: bytes, parser: Parser, role: Role) -> None:
         if path in self.result.texts:

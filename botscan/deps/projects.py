@@ -13,7 +13,15 @@ from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from botscan.deps.declared import Declared, Role, Source, exact_version, located, parse_pep508
+from botscan.deps.declared import (
+    Declared,
+    Role,
+    Source,
+    exact_version,
+    located,
+    parse_pep508,
+    scrub_urls,
+)
 from botscan.deps.lines import TomlLines
 from botscan.deps.requirements import Include, Parsed
 from botscan.deps.tomlread import load_toml, strings, table
@@ -110,8 +118,9 @@ def _from_table(manifest: str, line: int, canonical: str, name: str, entry: dict
     if not isinstance(spec, str):
         return None
     written, version = poetry_constraint(spec) if poetry else (spec, exact_version(spec))
+    written, secrets = scrub_urls(written)
     return Declared(manifest=manifest, line=line, name=canonical, written=name,
-                    specifier=written, version=version, role=role)
+                    specifier=written, version=version, role=role, secrets=secrets)
 
 
 def _poetry(reader: _Reader, data: dict[str, Any]) -> None:
