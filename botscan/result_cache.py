@@ -188,8 +188,10 @@ class ResultCache:
         except (ValueError, KeyError, TypeError, AttributeError):
             return
         path = self._path(key)
+        # ASCII escapes: a path with undecodable bytes (kept as lone surrogates) is then
+        # written and read back exactly, where encoding it as UTF-8 would fail.
         data = json.dumps({"format": FORMAT, "key": key, "outcome": encoded},
-                          ensure_ascii=False, separators=(",", ":")).encode()
+                          separators=(",", ":")).encode()
         temp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

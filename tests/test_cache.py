@@ -8,6 +8,7 @@ own; the `--jobs` and concurrency tests run the real CLI in subprocesses.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -71,6 +72,19 @@ def test_a_changed_file_is_analysed_again_and_only_it(tmp_path: Path) -> None:
                and f.location.line == len(config.read_text().splitlines())
                for f in warm.findings)
     assert _facts(warm) == _facts(_scan(tree, None))
+
+
+def test_a_file_name_with_undecodable_bytes_is_cached_and_read_back(tmp_path: Path) -> None:
+    """Such a name is kept as lone surrogates; writing its entry as UTF-8 ended the whole scan
+    (found by tests/test_hostile_repo.py)."""
+    tree, cache = tmp_path / "bot", tmp_path / "cache"
+    tree.mkdir()
+    with open(os.fsencode(tree) + b"/caf\xe9.py", "wb") as handle:
+        handle.write(f'API_SECRET = "{token(random.Random(4), 64)}"\n'.encode())
+    cold = _scan(tree, cache)
+    assert [f.location.path for f in cold.findings] == [os.fsdecode(b"caf\xe9.py")]
+    assert len(_entries(cache)) == 1
+    assert _facts(_scan(tree, cache)) == _facts(cold)
 
 
 def test_what_changes_results_changes_the_key(tmp_path: Path) -> None:
