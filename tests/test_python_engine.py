@@ -22,6 +22,7 @@ from botscan.analyzers.python.engine import (
     parse,
     run_detectors,
 )
+from botscan.analyzers.python.symbols import call_text
 from botscan.scan import ScanOptions, scan
 
 
@@ -186,6 +187,19 @@ def test_names_rebound_many_times_cannot_stall_the_analyzer(tmp_path: Path) -> N
     (tmp_path / "gen.py").write_text("\n".join(blocks) + tail)
     result = scan([tmp_path], ScanOptions(jobs=1, file_timeout=20))
     assert sorted(f.rule_id for f in result.findings) == ["BOT403", "BOT404"]
+    assert result.notices == []
+
+
+def test_a_call_chain_thousands_long_cannot_stall_the_analyzer(tmp_path: Path) -> None:
+    """`f()()()…`: every call's callee is shown in messages, and rendering each in full cost a
+    render of all the calls below it (32 s for 2,000 calls; found by tests/test_fuzz.py)."""
+    chain = "f" + "()" * 2000
+    shown = call_text(cst.parse_expression(chain + ".withdraw"))
+    assert shown == "..." + "()" * 11 + ".withdraw"
+    tail = 'import requests\nrequests.get("http://api.coingecko.com/api/v3/ping")\n'
+    (tmp_path / "gen.py").write_text(f"x = {chain}\n{tail}")
+    result = scan([tmp_path], ScanOptions(jobs=1, file_timeout=20))
+    assert [f.rule_id for f in result.findings] == ["BOT401"]
     assert result.notices == []
 
 

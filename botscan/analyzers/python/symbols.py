@@ -415,10 +415,32 @@ def _module_scope(scope: Scope) -> Scope:
     return scope
 
 
+_LINKS_SHOWN = 12
+"""Links of a callee's chain (calls, attributes, subscripts) that `call_text` renders."""
+
+
 def call_text(func: cst.BaseExpression, limit: int = 60) -> str:
     """A callee as written, on one line and short, for messages: `self.logger().info`."""
-    text = dotted_name(func) or " ".join(cst.Module([]).code_for_node(func).split())
+    text = dotted_name(func) or " ".join(cst.Module([]).code_for_node(_last_links(func)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _last_links(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`node` with its chain cut `_LINKS_SHOWN` links from the end (`...()().x`): rendering
+    is linear in the chain, and each call of a chain `f()()()…` thousands long (hostile code)
+    would otherwise render all the calls below it, quadratic in all."""
+    links: list[cst.Call | cst.Attribute | cst.Subscript] = []
+    base: cst.BaseExpression = node
+    while isinstance(base, (cst.Call, cst.Attribute, cst.Subscript)):
+        if len(links) == _LINKS_SHOWN:
+            base = cst.Ellipsis()
+            for link in reversed(links):
+                base = (link.with_changes(func=base) if isinstance(link, cst.Call)
+                        else link.with_changes(value=base))
+            return base
+        links.append(base)
+        base = base.func if isinstance(base, cst.Call) else base.value
+    return node
 
 
 def subscript_key(node: cst.Subscript) -> str | None:
