@@ -328,8 +328,13 @@ def vet(path: Path, output: Path, no_html: bool, fmt: str, also_json: Path | Non
     if not no_html:
         written.append(("html", output))
     for extra_fmt, extra_path in written:
-        extra_path.write_text(_render(extra_fmt, result, color=False, sarif_category="botscan/"),
-                              encoding="utf-8")
+        if extra_fmt == "html":
+            from botscan.report import html
+
+            page = html.render(result, catalog.rules(), title=f"botscan vet: {path.name}")
+        else:
+            page = _render(extra_fmt, result, color=False, sarif_category="botscan/")
+        extra_path.write_text(page, encoding="utf-8")
     if fmt == "json":
         click.echo(_render("json", result, color=False, sarif_category="botscan/"), nl=False)
     else:

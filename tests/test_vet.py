@@ -36,6 +36,11 @@ EXPECTED = {
     # malicious or backdoored bots
     "signals_bot": DANGEROUS,          # withdrawals to the author's address
     "deps_bot": DANGEROUS,             # a known-malicious package in requirements
+    "backdoor_webhook_bot": DANGEROUS,  # keys posted to a webhook whose URL is base64-encoded
+    "backdoor_paste_exec": DANGEROUS,   # exec of a paste-site payload, curl | sh
+    "backdoor_getattr_withdraw": DANGEROUS,  # a withdrawal to a fixed address behind getattr
+    "backdoor_setup_phonehome": DANGEROUS,   # setup.py posts the host name and environment
+    "backdoor_obfuscated": DANGEROUS,   # PyArmor stub, escape soup, a patched ccxt sign()
     "backdoor_pyc": DANGEROUS,         # sourceless bytecode and a .so that Python imports in
                                        # place of the reviewed .py; a deleted key file's .pyc
     "backdoor_webhook_bot": DANGEROUS,  # keys to webhooks hidden in base64, hex, a reversed URL
@@ -217,3 +222,16 @@ def test_a_detector_can_raise_a_findings_level_but_never_lower_it() -> None:
     assert level(finding("BOT508", verdict=DANGEROUS)) == DANGEROUS
     assert level(finding("BOT305", verdict=CLEAR)) == DANGEROUS
     assert level(finding("BOT508", verdict="whatever")) == REVIEW
+
+
+def test_the_vet_report_escapes_what_the_bot_named(tmp_path: Path) -> None:
+    """File names reach the verdict's score parts (`withdraw (<name>:2)`): they are text."""
+    bot = tmp_path / "bot"
+    bot.mkdir()
+    name = "<img src=x onerror=alert(1)>.py"
+    (bot / name).write_text("import ccxt\nccxt.binance().withdraw('USDT', 5, ADDRESS)\n")
+    run = _cli(str(bot), "--offline", "-o", "vet.html", cwd=tmp_path)
+    page = (tmp_path / "vet.html").read_text()
+    assert "<title>botscan vet: bot</title>" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.py:2" in page
+    assert "withdraw (" in run.stdout
