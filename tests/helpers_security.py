@@ -14,7 +14,7 @@ import string
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,11 +63,13 @@ def clean_env() -> dict[str, str]:
 
 
 def run_cli(*args: str | os.PathLike[str], cwd: Path, timeout: float = DEFAULT_TIMEOUT,
-            command: Sequence[str] | None = None) -> Run:
-    """Run `python -m botscan ARGS` (or `command ARGS`) in `cwd`, with a hard timeout."""
+            command: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Run:
+    """Run `python -m botscan ARGS` (or `command ARGS`) in `cwd`, with a hard timeout, in
+    `env` (default: `clean_env()`)."""
     argv = [*(command or (sys.executable, "-m", "botscan")), *(os.fspath(a) for a in args)]
     started = time.monotonic()
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=timeout, env=clean_env(),
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, timeout=timeout,
+                          env=dict(env) if env is not None else clean_env(),
                           stdin=subprocess.DEVNULL, check=False)
     seconds = time.monotonic() - started
     return Run(

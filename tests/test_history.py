@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import stat
 import string
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from hostile_repo import arm_git
 from mnemonic import Mnemonic
 
 from botscan.model import Notice, NoticeKind
@@ -332,52 +332,6 @@ def test_a_blob_only_a_tag_reaches_is_read_too(tmp_path: Path) -> None:
 
 # --- a repository that fights back ----------------------------------------------------------
 
-_HOSTILE_CONFIG = """
-[core]
-    fsmonitor = {bin}/run fsmonitor
-    hooksPath = {root}/hooks-elsewhere
-    pager = {bin}/run pager
-    sshCommand = {bin}/run ssh
-    askPass = {bin}/run askpass
-    alternateRefsCommand = {bin}/run alternate-refs
-[filter "x"]
-    clean = {bin}/run clean
-    smudge = {bin}/run smudge
-[diff "x"]
-    textconv = {bin}/run textconv
-    command = {bin}/run diff-command
-[diff]
-    external = {bin}/run diff-external
-[log]
-    showSignature = true
-[gpg]
-    program = {bin}/gpg
-[gpg "ssh"]
-    program = {bin}/gpg-ssh
-[pager]
-    log = {bin}/run pager-log
-[uploadpack]
-    packObjectsHook = {bin}/run pack-objects-hook
-[protocol]
-    allow = always
-[protocol "ext"]
-    allow = always
-[protocol "file"]
-    allow = always
-[remote "origin"]
-    url = ext::{bin}/run ext-transport %S
-    uploadpack = {bin}/run uploadpack
-    promisor = true
-    partialclonefilter = blob:none
-[credential]
-    helper = !{bin}/run credential
-"""
-
-_HOOKS = ("post-checkout", "pre-commit", "post-commit", "post-index-change",
-          "reference-transaction", "pre-auto-gc", "post-rewrite", "fsmonitor-watchman",
-          "pre-push", "post-merge")
-
-
 def _fake_signature(repo: Repo) -> None:
     """Give HEAD a (bogus) PGP signature: `log.showSignature` then makes git run gpg."""
     raw = subprocess.run(["git", "cat-file", "commit", "HEAD"], cwd=repo.root, check=True,
@@ -393,41 +347,17 @@ def _fake_signature(repo: Repo) -> None:
 
 
 def _hostile_repo(base: Path) -> tuple[Path, Path]:
-    """A repository committed normally, then armed: every configurable command writes a
-    marker file named after itself into the returned marker directory."""
+    """A repository committed normally, then armed (`hostile_repo.arm_git`): every
+    configurable command writes a marker file named after itself into the returned marker
+    directory."""
     markers = base / "markers"
-    markers.mkdir()
-    bin_dir = base / "bin"
-    bin_dir.mkdir()
-    runner = bin_dir / "run"
-    # Passes content through (filters on stdin, textconv on a file argument) so that git
-    # carries on and reaches every other configured command in the control test.
-    runner.write_text(f'#!/bin/sh\ntouch "{markers}/$1"\n'
-                      'case "$1" in ext-transport|uploadpack|ssh) exit 1;; esac\nshift\n'
-                      'if [ -f "$1" ]; then cat "$1"; else cat; fi\n')
-    runner.chmod(0o755)
-    for name in ("gpg", "gpg-ssh"):  # run without a shell: no arguments in the setting
-        program = bin_dir / name
-        program.write_text(f'#!/bin/sh\ntouch "{markers}/{name}"\n')
-        program.chmod(0o755)
-
     repo = Repo(base / "bot")
     repo.commit({".gitattributes": "* filter=x diff=x\n",
                  "config.json": f'{{"exchange": {{"secret": "{KEY_DELETED}"}}}}\n',
                  "bot.py": "print('hello')\n"})
     repo.commit({"config.json": '{"exchange": {"secret": ""}}\n', "bot.py": "print('hi')\n"})
     _fake_signature(repo)
-    git_dir = repo.root / ".git"
-    with open(git_dir / "config", "a", encoding="utf-8") as handle:
-        handle.write(_HOSTILE_CONFIG.format(bin=bin_dir, root=repo.root))
-    (git_dir / "info").mkdir(exist_ok=True)
-    (git_dir / "info" / "attributes").write_text("* filter=x diff=x merge=x\n")
-    for hooks in (git_dir / "hooks", repo.root / "hooks-elsewhere"):
-        hooks.mkdir(exist_ok=True)
-        for name in _HOOKS:
-            hook = hooks / name
-            hook.write_text(f'#!/bin/sh\ntouch "{markers}/hook-{name}"\n')
-            hook.chmod(hook.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    arm_git(repo.root, markers, base / "bin")
     return repo.root, markers
 
 

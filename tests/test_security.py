@@ -32,6 +32,7 @@ from helpers_security import (
     token,
     write,
 )
+from hostile_repo import plant_tripwires
 from mnemonic import Mnemonic
 
 from botscan.redact import redact
@@ -41,42 +42,8 @@ FORMATS = ("text", "json", "sarif")
 
 # --- 1. never runs scanned code -------------------------------------------------------------
 
-def _tripwire(marker: Path) -> str:
-    """Python that creates `marker` when it runs."""
-    return f"open({str(marker)!r}, 'w').close()\n"
-
-
-def _plant_tripwires(tree: Path, markers: Path) -> list[Path]:
-    """A bot whose every conventionally auto-run file creates a marker when run or imported."""
-    markers.mkdir()
-    names = ["bot", "init", "conftest", "setup", "sitecustomize", "usercustomize", "pth",
-             "main_guard", "dunder_main", "pkg_init", "shadow_click", "shadow_libcst",
-             "build_backend"]
-    wire = {name: markers / f"{name}.ran" for name in names}
-    secret = "Xq7" + "Lp2Vb9Nc4Md8Kf1Hs6Jt3Rw5Yz0" * 2
-    write(tree, "bot.py",
-          "import os\n"
-          f"API_SECRET = {secret!r}\n"
-          + _tripwire(wire["bot"])
-          + "if __name__ == '__main__':\n    " + _tripwire(wire["main_guard"]))
-    write(tree, "__init__.py", _tripwire(wire["init"]))
-    write(tree, "conftest.py", "import pytest\n" + _tripwire(wire["conftest"]))
-    write(tree, "setup.py",
-          "from setuptools import setup\n" + _tripwire(wire["setup"]) + "setup(name='evil')\n")
-    write(tree, "sitecustomize.py", _tripwire(wire["sitecustomize"]))
-    write(tree, "usercustomize.py", _tripwire(wire["usercustomize"]))
-    write(tree, "evil.pth", f"import os; {_tripwire(wire['pth'])}")
-    write(tree, "pkg/__init__.py", _tripwire(wire["pkg_init"]))
-    write(tree, "pkg/__main__.py", _tripwire(wire["dunder_main"]))
-    # Modules named like botscan's own dependencies: importing from the scanned tree
-    # instead of site-packages would run them.
-    write(tree, "click.py", _tripwire(wire["shadow_click"]))
-    write(tree, "libcst.py", _tripwire(wire["shadow_libcst"]))
-    # A PEP 517 in-tree build backend: building or installing the bot would run it.
-    write(tree, "pyproject.toml", '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
-                                  'backend-path = ["."]\n\n[project]\nname = "evil"\n')
-    write(tree, "backend.py", _tripwire(wire["build_backend"]))
-    return list(wire.values())
+TRIPWIRE_SECRET = "Xq7" + "Lp2Vb9Nc4Md8Kf1Hs6Jt3Rw5Yz0" * 2
+"""Hardcoded in the tripwired `bot.py`: its finding shows the tree was really analysed."""
 
 
 def _console_script() -> str | None:
@@ -87,7 +54,7 @@ def _console_script() -> str | None:
 
 def test_scanning_never_imports_or_runs_the_scanned_tree(tmp_path: Path) -> None:
     tree = tmp_path / "bot"
-    markers = _plant_tripwires(tree, tmp_path / "markers")
+    markers = plant_tripwires(tree, tmp_path / "markers", TRIPWIRE_SECRET)
     runs = [run_cli("scan", tree, "--format", fmt, cwd=tmp_path) for fmt in FORMATS]
     # pre-commit style: the auto-run files named one by one
     runs.append(run_cli("scan", *(tree / n for n in ("bot.py", "setup.py", "conftest.py",
@@ -113,7 +80,7 @@ def test_python_dash_m_inside_a_hostile_tree_does_not_import_its_modules(tmp_pat
     in place of click unless botscan's `__main__` drops the cwd before importing anything.
     """
     tree = tmp_path / "bot"
-    markers = _plant_tripwires(tree, tmp_path / "markers")
+    markers = plant_tripwires(tree, tmp_path / "markers", TRIPWIRE_SECRET)
     run = run_cli("scan", "--format", "json", cwd=tree)
     ran = [m.name for m in markers if m.exists()]
     assert not ran, f"scanned code ran ({ran}):\n{run.describe()}"
@@ -368,12 +335,14 @@ def test_hostile_file_names_are_escaped_in_every_format(tmp_path: Path) -> None:
 
     report = runs["json"].json()  # valid JSON
     assert {f["path"] for f in report["findings"]} == set(names)
-    assert all(f["rule_id"] == "BOT101" for f in report["findings"])
+    # The key in each; the escape-name file's line also holds a bidi override (BOT507).
+    assert {(f["rule_id"], f["path"]) for f in report["findings"]} - {
+        ("BOT101", name) for name in names} <= {("BOT507", ESCAPE_NAME)}
 
     sarif = runs["sarif"].json()
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in sarif["runs"][0]["results"]]
-    assert sorted(unquote(u) for u in uris) == sorted(names)
+    assert sorted({unquote(u) for u in uris}) == sorted(names)
     for uri in uris:
         assert not set(uri) & set('<>"\x1b\x07 '), uri
     assert "x%3Cscript%3Ealert%281%29%3C/script%3E.py" in uris
