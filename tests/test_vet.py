@@ -43,11 +43,6 @@ EXPECTED = {
     "backdoor_obfuscated": DANGEROUS,   # PyArmor stub, escape soup, a patched ccxt sign()
     "backdoor_pyc": DANGEROUS,         # sourceless bytecode and a .so that Python imports in
                                        # place of the reviewed .py; a deleted key file's .pyc
-    "backdoor_webhook_bot": DANGEROUS,  # keys to webhooks hidden in base64, hex, a reversed URL
-    "backdoor_paste_exec": DANGEROUS,  # runs paste-site payloads, curl | sh, a downloaded agent
-    "backdoor_getattr_withdraw": DANGEROUS,  # withdrawals to literal addresses behind getattr
-    "backdoor_setup_phonehome": DANGEROUS,  # setup.py posts host and environment at install
-    "backdoor_obfuscated": DANGEROUS,  # PyArmor, hidden code, patched Exchange.sign, wallet reads
 }
 
 
