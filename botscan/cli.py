@@ -150,6 +150,18 @@ def _resource_inputs(func: F) -> F:
     return func
 
 
+def _settings(explicit: Path | None, vetted: Iterable[Path]) -> Any:
+    """The configuration in force: `--config`, else the working directory's. For `vet`, not a
+    working directory inside the bot being vetted: there the configuration is the bot's own,
+    and `cd bot && botscan vet .` would let its pyproject.toml exclude every file."""
+    from botscan import config as config_module
+
+    here = Path.cwd().resolve()
+    if explicit is None and any(here.is_relative_to(p.resolve()) for p in vetted):
+        return config_module.Config()
+    return config_module.load(explicit)
+
+
 def _run_scan(inputs: dict[str, Any], *, everything: bool = False) -> tuple[Any, Any]:
     """Load the configuration, build the scan options, scan. Returns (result, settings).
 
@@ -162,7 +174,7 @@ def _run_scan(inputs: dict[str, Any], *, everything: bool = False) -> tuple[Any,
     from botscan.scan import WORKER_MEMORY_BYTES, ScanOptions
     from botscan.scan import scan as run_scan
 
-    settings = config_module.load(inputs["config_path"])
+    settings = _settings(inputs["config_path"], inputs["paths"] if everything else ())
     cache = None if inputs["no_cache"] else cache_dir.root(inputs["cache_dir"])
     memory = settings.max_file_memory or WORKER_MEMORY_BYTES
     if inputs["max_file_memory"] is not None:

@@ -405,6 +405,20 @@ OUTSIDE_KEY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc
 """The body of the SSH key the links in `links.tar` point at."""
 
 
+def test_vet_from_inside_the_repository_ignores_its_configuration(session: Session) -> None:
+    """`cd bot && botscan vet .`: the bot's own pyproject.toml and .botscan.toml exclude every
+    file and ignore the credential rules; a verdict that obeyed them would call it clean."""
+    hostile = session.hostile
+    run = _vet(Path("."), hostile.root, session.env(), "--format", "json", "--no-html")
+    assert run.returncode == 1, run.describe()
+    report = run.json()
+    assert report["verdict"]["level"] == "dangerous", report["verdict"]
+    found = {(f["rule_id"], f["path"], f["line"]) for f in report["findings"]}
+    missing = [p.path for p in hostile.planted if (p.rule, p.path, p.line) not in found]
+    assert not missing, missing
+    assert hostile.fired() == []
+
+
 @dataclass
 class Vetted:
     archives: dict[str, Archive]
