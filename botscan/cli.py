@@ -242,6 +242,7 @@ def scan(fmt: str, output: Path | None, fail_on: str | None, also_sarif: Path | 
          baseline_path: Path | None, diff_base: str | None, sarif_category: str,
          **inputs: Any) -> None:
     """Scan files and directories (default: the current directory)."""
+    _refuse_injectable_hook()
     from botscan import baseline as baseline_module
     from botscan import config as config_module
     from botscan.model import NoticeKind
@@ -356,6 +357,16 @@ def vet(path: Path, output: Path, no_html: bool, fmt: str, also_json: Path | Non
                                    report=None if no_html else str(output)), nl=False)
     failing = fail_on != "never" and LEVELS.index(result.verdict.level) >= LEVELS.index(fail_on)
     sys.exit(1 if failing else 0)
+
+
+def _refuse_injectable_hook() -> None:
+    """Under pre-commit (which sets PRE_COMMIT=1), file names are appended to the command line,
+    and a committed file named `--output=setup.py` would be read as an option and overwrite a
+    file. The hooks pass `--` before the names; a hook configured without it is refused."""
+    if os.environ.get("PRE_COMMIT") == "1" and "--" not in sys.argv[1:]:
+        _fail("run by pre-commit without '--' before the file names: a file named like an "
+              "option would be read as one; end the hook's args with '--' (see "
+              ".pre-commit-hooks.yaml)")
 
 
 @main.group()

@@ -42,6 +42,7 @@ def test_pre_commit_hooks() -> None:
                  "poetry.lock", "setup.py", "environment.yml"):
         assert manifests.search(path), path
     assert not manifests.search("bot.py")
+    assert all(h["args"][-1] == "--" for h in hooks.values())  # file names are never options
 
 
 def test_action_validates_against_the_github_actions_schema() -> None:
@@ -108,3 +109,35 @@ def test_pre_commit_try_repo_blocks_a_leaky_commit(tmp_path: Path) -> None:
     clean = subprocess.run([pre_commit, "try-repo", str(REPO), "botscan", "--files", "bot.py"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert clean.returncode == 0, clean.stdout
+
+
+def test_a_file_named_like_an_option_is_scanned_not_obeyed(tmp_path: Path) -> None:
+    """pre-commit appends staged file names to the command line: `--output=victim.py` must not
+    become botscan's --output and overwrite victim.py."""
+    pre_commit = shutil.which("pre-commit")
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]' brings it)")
+    _git(tmp_path, "init", "-q", "-b", "main")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / ".pre-commit-home")}
+    victim = tmp_path / "victim.py"
+    victim.write_text("print('mine')\n")
+    trap = tmp_path / "--output=victim.py"
+    trap.write_text(f'import ccxt\nexchange = ccxt.binance({{"secret": "{KEY}"}})\n')
+    _git(tmp_path, "add", "--", "victim.py", trap.name)
+    run = subprocess.run([pre_commit, "try-repo", str(REPO), "botscan", "--all-files"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert victim.read_text() == "print('mine')\n"
+    assert run.returncode != 0 and "BOT101" in run.stdout and trap.name in run.stdout
+
+
+def test_under_pre_commit_a_hook_without_the_separator_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "bot.py").write_text("x = 1\n")
+    env = {**os.environ, "PRE_COMMIT": "1"}
+    refused = subprocess.run([sys.executable, "-m", "botscan", "scan", "--offline", "bot.py"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "'--'" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    allowed = subprocess.run([sys.executable, "-m", "botscan", "scan", "--offline", "--",
+                              "bot.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert allowed.returncode == 0, allowed.stderr
