@@ -468,3 +468,26 @@ def test_environment_yml_pip_section(tmp_path: Path) -> None:
         ("ccxt", None, 10, "index", "dependency"),
         (".", None, 11, "path", "dependency"),
     }
+
+
+def test_a_parser_bug_costs_its_manifest_not_the_scan(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    """Manifests are parsed in the scanning process: an unexpected exception in one parser
+    becomes a notice, and the other manifests are still read."""
+    from botscan.deps import manifests as module
+
+    real = module._parser
+
+    def broken(path: str) -> object:
+        if path.endswith("Pipfile"):
+            def explode(path: str, text: str) -> object:
+                raise RecursionError("deep")
+            return explode
+        return real(path)
+
+    monkeypatch.setattr(module, "_parser", broken)
+    read = module.read_manifests(tmp_path, [("Pipfile", b"[packages]\nx = '*'\n"),
+                                            ("requirements.txt", b"ccxt==4.4.26\n")])
+    assert [d.name for d in read.declared] == ["ccxt"]
+    assert [(n.path, n.kind.value) for n in read.notices] == [("Pipfile", "crash")]
+    assert "RecursionError" in read.notices[0].message

@@ -179,6 +179,12 @@ class _Reader:
         except ManifestError as exc:
             self._notice(path, NoticeKind.NOT_PARSED, f"{exc}: its dependencies were not read")
             return
+        except Exception as exc:
+            # Manifests are parsed in the scanning process (their includes are read from the
+            # tree), so a hostile file that trips a parser bug must end as a notice.
+            self._notice(path, NoticeKind.CRASH, f"the {type(exc).__name__} of a parser bug: its "
+                         "dependencies were not read")
+            return
         for declared in parsed.declared:
             if role is Role.CONSTRAINT and declared.role is Role.DEPENDENCY:
                 declared = _as_constraint(declared)
