@@ -26,13 +26,18 @@ REVIEW = "review"
 CLEAR = "no blocking issues"
 LEVELS = (CLEAR, REVIEW, DANGEROUS)
 
-_FUND_CAPABILITIES = {"withdraw": 2.0, "onchain": 1.5, "keys": 1.5, "transfer": 0.5}
+_FUND_CAPABILITIES = {"withdraw": 1.0, "onchain": 0.75, "keys": 0.75, "transfer": 0.25}
 _UNREAD = frozenset({NoticeKind.NOT_PARSED, NoticeKind.BINARY, NoticeKind.TOO_LARGE,
                      NoticeKind.PATHOLOGICAL, NoticeKind.TIMEOUT, NoticeKind.CRASH,
                      NoticeKind.UNREADABLE, NoticeKind.ARCHIVE, NoticeKind.AUDIT})
-_SEVERITY_POINTS = {Severity.CRITICAL: 1.0, Severity.HIGH: 0.5, Severity.MEDIUM: 0.25,
-                    Severity.LOW: 0.1}
+_SEVERITY_POINTS = {Severity.CRITICAL: 0.5, Severity.HIGH: 0.25, Severity.MEDIUM: 0.1,
+                    Severity.LOW: 0.05}
 MAX_DRIVERS = 10
+MALICE_FLOOR = 6.0
+"""The score of one sign of malice alone; every other part together stays below it (their
+caps add up to 5.5), so a score of 6 or more always means "dangerous" and no pile of ordinary
+findings in a large framework can look like a backdoor."""
+MALICE_CAP = 8.0
 
 
 def unsuppress(result: ScanResult) -> ScanResult:
@@ -98,20 +103,21 @@ def _parts(result: ScanResult, active: Sequence[Finding], rules: dict[str, Rule]
     malice = [f for f in active if level_of(f) == DANGEROUS]
     rest = [f for f in active if level_of(f) != DANGEROUS]
     parts = [
-        _counted("signs of malice", malice, 8.0, lambda fs: 5.0 + len(fs) if fs else 0.0),
+        _counted("signs of malice", malice, MALICE_CAP,
+                 lambda fs: MALICE_FLOOR + 0.5 * (len(fs) - 1) if fs else 0.0),
         _funds(result),
     ]
-    for name, family, cap in (("credentials", "BOT1", 2.0),
-                              ("credential exposure", "BOT2", 1.5),
-                              ("transport", "BOT4", 1.5),
-                              ("code integrity", "BOT5", 1.5),
-                              ("dependencies", "BOT6", 1.5),
-                              ("deployment", "BOT7", 1.5)):
+    for name, family, cap in (("credentials", "BOT1", 1.0),
+                              ("credential exposure", "BOT2", 0.5),
+                              ("transport", "BOT4", 0.5),
+                              ("code integrity", "BOT5", 0.5),
+                              ("dependencies", "BOT6", 0.5),
+                              ("deployment", "BOT7", 0.5)):
         members = [f for f in rest if f.rule_id.startswith(family)]
         parts.append(_counted(name, members, cap,
                               lambda fs: sum(_SEVERITY_POINTS[f.severity] for f in fs)))
     unread = [n for n in result.notices if n.kind in _UNREAD]
-    parts.append(ScorePart("not fully analysed", min(1.0, 0.1 * len(unread)), 1.0,
+    parts.append(ScorePart("not fully analysed", min(0.5, 0.05 * len(unread)), 0.5,
                            _tally(n.kind.value for n in unread)))
     return [p for p in parts if p.points > 0 or p.name == "signs of malice"]
 
@@ -127,7 +133,7 @@ def _funds(result: ScanResult) -> ScorePart:
     points = sum(weight for cap, weight in _FUND_CAPABILITIES.items() if cap in names)
     reasons = tuple(f"{cap} ({names[cap].evidence[0].path}:{names[cap].evidence[0].line})"
                     for cap in _FUND_CAPABILITIES if cap in names and names[cap].evidence)
-    return ScorePart("moves funds", min(3.0, points), 3.0, reasons)
+    return ScorePart("moves funds", min(1.5, points), 1.5, reasons)
 
 
 def _tally(items: Iterable[str]) -> tuple[str, ...]:

@@ -230,3 +230,31 @@ def test_the_vet_report_escapes_what_the_bot_named(tmp_path: Path) -> None:
     assert "<title>botscan vet: bot</title>" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.py:2" in page
     assert "withdraw (" in run.stdout
+
+
+def test_no_pile_of_ordinary_findings_scores_like_one_sign_of_malice() -> None:
+    """Every non-malicious part at its cap stays under the score of one backdoor."""
+    from botscan.model import (
+        Capability,
+        Confidence,
+        Evidence,
+        Finding,
+        Location,
+        Notice,
+        ScanResult,
+        Severity,
+    )
+
+    rules = catalog.rules()
+    ordinary = [Finding(rule_id, Severity.CRITICAL, Confidence.HIGH, "m",
+                        Location(f"f{i}.py", 1))
+                for i in range(20) for rule_id, rule in rules.items()
+                if rule.verdict != DANGEROUS]
+    capabilities = [Capability(name, [Evidence("a.py", 1, "x")])
+                    for name in ("read", "trade", "transfer", "withdraw", "keys", "onchain")]
+    notices = [Notice(f"n{i}", NoticeKind.CRASH, "x") for i in range(100)]
+    worst = judge(ScanResult(ordinary, notices, 1, 0.0, ["."], capabilities), rules)
+    assert worst.level == REVIEW and worst.score < 6
+    backdoor = Finding("BOT503", Severity.CRITICAL, Confidence.HIGH, "m", Location("b.py", 1))
+    alone = judge(ScanResult([backdoor], [], 1, 0.0, ["."]), rules)
+    assert alone.level == DANGEROUS and alone.score >= 6

@@ -205,7 +205,8 @@ def _verdict_lines(result: ScanResult, paint: Painter) -> list[str]:
     for part in verdict.parts:
         why = ", ".join(neutralise(r) for r in part.reasons[:6])
         more = f" (+{len(part.reasons) - 6} more)" if len(part.reasons) > 6 else ""
-        lines.append(f"  {part.points:4.1f} / {part.maximum:<4.1f} {part.name:<24} {why}{more}")
+        lines.append(f"  {part.points:4.1f} / {part.maximum:<4.1f} {part.name:<24} {why}{more}"
+                     .rstrip())
     lines.append("")
     return lines
 
