@@ -224,6 +224,9 @@ def _scan(paths: list[Path], options: ScanOptions) -> ScanResult:
     ignore = IgnoreRules([Path(p) for p in paths])
     analyzer_options = Options(extra_credential_names=options.credential_names,
                                packs=options.packs)
+    # Largest first: the workers then finish together, on small files, instead of one of them
+    # starting the biggest module last while the others idle. Results are sorted at the end.
+    files.sort(key=lambda f: f.size, reverse=True)
     tasks = [_Task(f.path, str(f.abspath), analyzer_options, enabled, f.kind is FileKind.PYTHON,
                    ignore.tracking(f.abspath) if f.kind is FileKind.TEXT and f.data is None
                    and wants_tracking(f.path) else Tracking.UNKNOWN, data=f.data)
