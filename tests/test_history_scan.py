@@ -75,7 +75,7 @@ def test_a_key_still_at_head_is_reported_once(tmp_path: Path) -> None:
 def test_selecting_bot104_alone_still_finds_history_secrets(tmp_path: Path) -> None:
     """The credential rules are how BOT104 finds keys: selecting only BOT104 must not switch
     them off for the history."""
-    repo, first, side = _repo(tmp_path)
+    repo, _, _ = _repo(tmp_path)
     result = scan([repo], _options(select=("BOT104",)))
     assert sorted((f.rule_id, f.location.path) for f in result.findings) == [
         ("BOT104", "config.json"), ("BOT104", "side.env")]
