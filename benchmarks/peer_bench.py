@@ -24,7 +24,7 @@ Reported per run: wall time (the median of `--repeat` rounds; a round runs every
 once, so all meet the same load on a shared machine), Python lines per second, peak
 memory of the whole process tree, and the ratios. Lines are counted once per bot, the same
 for every tool: the newlines of every `.py` file outside the directories all three skip
-(`.git`, virtualenvs, caches: botscan's default excludes). Peak memory is sampled every 20 ms
+(`.git`, virtualenvs, caches: botscan's default excludes). Peak memory is sampled every 100 ms
 as the sum of the proportional set size (PSS) of the process and all its descendants, so
 pages that forked workers share are counted once; the largest single process's RSS is
 reported too.
