@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from botscan.analyzers.python import execution, prefilter, stores
-from botscan.analyzers.python.engine import Detector, Event, FileContext
+from botscan.analyzers.python.engine import CallCollector, FileContext
 from botscan.analyzers.python.network import UNKNOWN
 from botscan.analyzers.python.symbols import Assigned, Scope, call_text, dotted_name
 from botscan.analyzers.python.taint import (
@@ -42,15 +42,11 @@ class _Download:
     node: cst.CSTNode
 
 
-class CodeExecDetector(Detector):
+class CodeExecDetector(CallCollector):
     rules = frozenset({"BOT501", "BOT502"})
     triggers = (prefilter.calls_to("code execution and processes", execution.call_patterns),)
 
-    def __init__(self) -> None:
-        self._calls: list[Event] = []
 
-    def on_call(self, ev: Event, ctx: FileContext) -> None:
-        self._calls.append(ev)
 
     def finish(self, ctx: FileContext) -> None:
         taint = TaintAnalysis(ctx)
@@ -59,10 +55,10 @@ class CodeExecDetector(Detector):
                   via: cst.FunctionDef | None) -> None:
             _report_exec(ctx, sink, value, labels, via)
 
-        relay: Relay[_Exec] = Relay(taint, self._calls, found)
+        relay: Relay[_Exec] = Relay(taint, self.calls, found)
         downloads: list[_Download] = []
         runs: list[tuple[cst.Call, execution.ProcessRun]] = []
-        for ev in self._calls:
+        for ev in self.calls:
             call = ev.node
             assert isinstance(call, cst.Call)
             sink = execution.exec_sink(call, ev.scope, ctx.resolver)
@@ -91,7 +87,7 @@ class CodeExecDetector(Detector):
                            f"`{run.name}` starts a file this code downloaded (line @line0@): "
                            "whoever controls the download decides what runs on this machine.",
                            evidence={"call": run.name}, related=[[download.node]])
-        for ev in self._calls:
+        for ev in self.calls:
             call = ev.node
             assert isinstance(call, cst.Call)
             changed = execution.chmod_call(call, ev.scope, ctx.resolver)

@@ -26,7 +26,7 @@ import libcst as cst
 
 from botscan import credentials as cred
 from botscan.analyzers.python import network, prefilter
-from botscan.analyzers.python.engine import Detector, Event, FileContext
+from botscan.analyzers.python.engine import CallCollector, FileContext
 from botscan.analyzers.python.network import Destination
 from botscan.analyzers.python.symbols import Scope
 from botscan.analyzers.python.taint import (
@@ -66,15 +66,11 @@ class _Leak:
     via: cst.FunctionDef | None
 
 
-class ExfiltrationDetector(Detector):
+class ExfiltrationDetector(CallCollector):
     rules = frozenset({"BOT503", "BOT510"})
     triggers = (prefilter.calls_to("network calls", network.call_patterns),)
 
-    def __init__(self) -> None:
-        self._calls: list[Event] = []
 
-    def on_call(self, ev: Event, ctx: FileContext) -> None:
-        self._calls.append(ev)
 
     def finish(self, ctx: FileContext) -> None:
         taint = TaintAnalysis(ctx)
@@ -89,9 +85,9 @@ class ExfiltrationDetector(Detector):
             leak = leaks.setdefault(node, _Leak(sending, [], via))
             leak.labels += [label for label in leaked if label not in leak.labels]
 
-        relay: Relay[_Sending] = Relay(taint, self._calls, found)
+        relay: Relay[_Sending] = Relay(taint, self.calls, found)
         calls: list[tuple[cst.Call, network.NetworkCall, Destination, tuple[str, ...]]] = []
-        for ev in self._calls:
+        for ev in self.calls:
             call = ev.node
             assert isinstance(call, cst.Call)
             net = network.network_call(call, ev.scope, ctx.resolver)

@@ -16,7 +16,7 @@ import libcst as cst
 
 from botscan import catalog, credentials
 from botscan.analyzers.python import concepts, prefilter
-from botscan.analyzers.python.engine import AssignEvent, Detector, Event, FileContext
+from botscan.analyzers.python.engine import AssignEvent, CallCollector, Detector, Event, FileContext
 from botscan.analyzers.python.symbols import Scope, call_text, dotted_name, literal_value
 from botscan.analyzers.python.taint import Relay, Source, Taint, TaintAnalysis
 
@@ -48,7 +48,7 @@ _VERBS = {
 }
 
 
-class ExposureDetector(Detector):
+class ExposureDetector(CallCollector):
     rules = frozenset({"BOT201", "BOT202", "BOT203", "BOT204"})
     # Nothing is reported without a taint source: a credential name, the environment, a wallet.
     triggers = (prefilter.STRONG_CREDENTIAL_NAMES,
@@ -57,12 +57,10 @@ class ExposureDetector(Detector):
     runs_on_tests = False  # tests log their own dummy keys
 
     def __init__(self) -> None:
-        self._calls: list[Event] = []
+        super().__init__()
         self._raises: list[Event] = []
         self._returns: list[Event] = []
 
-    def on_call(self, ev: Event, ctx: FileContext) -> None:
-        self._calls.append(ev)
 
     def on_raise(self, ev: Event, ctx: FileContext) -> None:
         self._raises.append(ev)
@@ -80,9 +78,9 @@ class ExposureDetector(Detector):
             if sources:
                 _report(ctx, sink, value, sources, (via, sink.node) if via else None)
 
-        relay: Relay[Sink] = Relay(taint, self._calls, found)
+        relay: Relay[Sink] = Relay(taint, self.calls, found)
         sinks: list[tuple[Sink | None, Scope]] = []
-        for ev in self._calls:
+        for ev in self.calls:
             assert isinstance(ev.node, cst.Call)
             sinks.append((_call_sink(ev.node, ev.scope, ctx), ev.scope))
         sinks += [(_raise_sink(ev.node), ev.scope) for ev in self._raises]

@@ -154,6 +154,17 @@ class Detector:
         return None
 
 
+class CallCollector(Detector):
+    """A detector that judges calls only once the whole module is known (a credential flow
+    needs every assignment first): it keeps the call events, in source order, in `calls`."""
+
+    def __init__(self) -> None:
+        self.calls: list[Event] = []
+
+    def on_call(self, ev: Event, ctx: FileContext) -> None:
+        self.calls.append(ev)
+
+
 @dataclass
 class Events:
     assigns: list[AssignEvent] = field(default_factory=list)
