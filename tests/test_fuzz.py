@@ -129,6 +129,27 @@ def check(findings: Iterable[Finding], notices: Iterable[Notice], text: str,
             assert secret not in notice.message, notice
 
 
+@pytest.mark.parametrize(("line", "end_line", "message", "broken"), [
+    (0, None, "m", "line 0"),
+    (5, None, "m", "past the last line"),
+    (2, 1, "m", "ends before it starts"),
+    (1, None, f"key {PLANTED}", "a secret whole"),
+])
+def test_the_invariant_check_rejects_what_it_must(line: int, end_line: int | None,
+                                                  message: str, broken: str) -> None:
+    """`check` is what every property below relies on: it must fail on a bad place or a
+    whole secret, and pass on a good finding."""
+    from botscan.model import Confidence, Location, Severity
+
+    def finding(text: str, **where: Any) -> Finding:
+        return Finding("BOT101", Severity.HIGH, Confidence.HIGH, text, Location("a.py", **where))
+
+    text = "a\nb\nc"
+    check([finding("m", line=2, end_line=3)], [], text)
+    with pytest.raises(AssertionError):
+        check([finding(message, line=line, end_line=end_line)], [], text)
+
+
 # --- Python sources -------------------------------------------------------------------------
 
 NAMES = ("api_key", "API_SECRET", "secret", "password", "private_key", "mnemonic", "token",
